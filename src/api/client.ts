@@ -1,0 +1,166 @@
+import type { Logger } from '../log.ts';
+import { ApiAuthError } from '../errors/ApiAuthError.ts';
+import { ApiBodyError } from '../errors/ApiBodyError.ts';
+import { ApiError } from '../errors/ApiError.ts';
+import { ApiHttpError } from '../errors/ApiHttpError.ts';
+import { ApiNetworkError } from '../errors/ApiNetworkError.ts';
+import { ApiRequestRejectedError } from '../errors/ApiRequestRejectedError.ts';
+import { RetriesExhaustedError } from '../errors/RetriesExhaustedError.ts';
+import { sleep } from '../util/sleep.ts';
+import type { RequestBudget } from './request-budget.ts';
+import { decideRetry, parseRetryAfter, type RetryOptions } from './retry-policy.ts';
+import { pageSchema, type Page } from './schemas.ts';
+
+export const WORKSPACE_PATH = '/v1/voiceai/batch-calling/workspace';
+
+export interface ApiClientOptions {
+  /** e.g. https://api.threetone.in (no trailing slash). */
+  baseUrl: string;
+  /** Sent only as the `x-api-key` header. */
+  apiKey: string;
+  /** `limit` per request, 1..500. */
+  pageSize: number;
+  /** Per request, covering headers and body. */
+  timeoutMs: number;
+  retry: RetryOptions;
+  budget: RequestBudget;
+  log: Logger;
+  /** Aborts waits and requests in flight (shutdown). */
+  signal?: AbortSignal;
+  /** Injected for deterministic jitter in tests. */
+  random?: () => number;
+}
+
+export interface ApiStats {
+  requests: number;
+  retries: number;
+  /** Responses by HTTP status, or by failure kind (`network`, `timeout`). */
+  byStatus: Record<string, number>;
+  /** Time spent waiting for the request budget. */
+  budgetWaitMs: number;
+}
+
+/** Typed client for the one endpoint we read. */
+export class ThreetoneClient {
+  readonly stats: ApiStats = { requests: 0, retries: 0, byStatus: {}, budgetWaitMs: 0 };
+  private readonly options: ApiClientOptions;
+
+  constructor(options: ApiClientOptions) {
+    this.options = options;
+  }
+
+  /** One page, retried per the retry policy. `signal` aborts this page only (plus the client's own signal). */
+  async fetchPage(cursor: string | null, signal?: AbortSignal): Promise<Page> {
+    const { retry, budget, log, random } = this.options;
+    const abort = combine(this.options.signal, signal);
+    const url = this.pageUrl(cursor);
+    for (let attempt = 1; ; attempt++) {
+      this.stats.budgetWaitMs += await budget.take(abort);
+      this.stats.requests++;
+      try {
+        return await this.requestOnce(url, abort);
+      } catch (error) {
+        if (abort?.aborted) throw abort.reason;
+        const decision = decideRetry(error, attempt, retry, random);
+        if (!decision.retry) {
+          if (decision.why === 'not retryable' || !(error instanceof Error)) throw error;
+          throw new RetriesExhaustedError(attempt, error, decision.why);
+        }
+        this.stats.retries++;
+        log.warn(
+          { url, attempt, delayMs: decision.delayMs, status: (error as ApiError).status, error: (error as Error).message },
+          'API request failed; retrying',
+        );
+        await sleep(decision.delayMs, abort);
+      }
+    }
+  }
+
+  pageUrl(cursor: string | null): string {
+    const url = new URL(this.options.baseUrl + WORKSPACE_PATH);
+    url.searchParams.set('limit', String(this.options.pageSize));
+    if (cursor !== null) url.searchParams.set('last_doc', cursor);
+    return url.toString();
+  }
+
+  private async requestOnce(url: string, abort: AbortSignal | undefined): Promise<Page> {
+    const req = { method: 'GET', url };
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    const signal = abort ? AbortSignal.any([timeout, abort]) : timeout;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        method: 'GET',
+        headers: { 'x-api-key': this.options.apiKey, accept: 'application/json' },
+        signal,
+      });
+      text = await response.text();
+    } catch (cause) {
+      if (abort?.aborted) throw abort.reason;
+      const timedOut = timeout.aborted;
+      this.count(timedOut ? 'timeout' : 'network');
+      throw new ApiNetworkError(req, timedOut, cause);
+    }
+    const status = response.status;
+    this.count(String(status));
+    const withStatus = { ...req, status };
+
+    if (status === 401 || status === 403) throw new ApiAuthError({ ...req, status }, detailOf(text));
+    if (status === 408 || status === 425 || status === 429 || status >= 500) {
+      throw new ApiHttpError(withStatus, parseRetryAfter(response.headers.get('retry-after')));
+    }
+    if (status < 200 || status >= 300) throw new ApiRequestRejectedError(withStatus, detailOf(text));
+
+    const contentType = response.headers.get('content-type') ?? '';
+    if (!/\bjson\b/i.test(contentType)) {
+      throw new ApiBodyError(withStatus, `expected JSON, got ${contentType || 'no content type'}`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new ApiBodyError(withStatus, `invalid JSON (${text.length} bytes)`);
+    }
+    const page = pageSchema.safeParse(body);
+    if (!page.success) {
+      const issue = page.error.issues[0];
+      throw new ApiBodyError(withStatus, `not a page: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim());
+    }
+    return page.data;
+  }
+
+  private count(key: string): void {
+    this.stats.byStatus[key] = (this.stats.byStatus[key] ?? 0) + 1;
+  }
+}
+
+function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+  if (a && b) return AbortSignal.any([a, b]);
+  return a ?? b;
+}
+
+/** A short, single-line rendering of an error body's `detail` (FastAPI style), for the error message. */
+export function detailOf(text: string): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const detail = (body as { detail?: unknown } | null)?.detail;
+  if (typeof detail === 'string') return oneLine(detail);
+  if (Array.isArray(detail)) {
+    const parts = detail.map((d: { loc?: unknown[]; msg?: unknown }) => {
+      const loc = Array.isArray(d?.loc) ? d.loc.filter((p) => p !== 'query').join('.') : '';
+      return `${loc ? `${loc}: ` : ''}${typeof d?.msg === 'string' ? d.msg : 'invalid'}`;
+    });
+    return oneLine(parts.join('; '));
+  }
+  return undefined;
+}
+
+function oneLine(s: string): string {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
+}

@@ -1,0 +1,46 @@
+import type { ThreetoneClient } from './client.ts';
+import { CursorGuard } from './cursor-guard.ts';
+
+export interface WalkedPage {
+  /** 1-based position in this walk. */
+  number: number;
+  /** Cursor sent for this page (null: the first). */
+  cursor: string | null;
+  /** Cursor of the page after this one; null when this was the last. */
+  nextCursor: string | null;
+  items: unknown[];
+}
+
+/**
+ * Every page from `startCursor` to the end. The next page is requested as
+ * soon as the current one arrives, so fetching page N+1 overlaps the caller's
+ * work on page N; never more than one page is held ahead.
+ */
+export async function* walkPages(
+  client: ThreetoneClient,
+  options: { startCursor?: string | null; signal?: AbortSignal } = {},
+): AsyncGenerator<WalkedPage> {
+  const startCursor = options.startCursor ?? null;
+  const guard = new CursorGuard(startCursor);
+  const ahead = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, ahead.signal]) : ahead.signal;
+
+  let cursor = startCursor;
+  let pending: Promise<Awaited<ReturnType<ThreetoneClient['fetchPage']>>> | undefined = client.fetchPage(cursor, signal);
+  try {
+    for (let number = 1; pending; number++) {
+      const page = await pending;
+      pending = undefined;
+      const nextCursor = guard.next(page);
+      if (nextCursor !== null) pending = client.fetchPage(nextCursor, signal);
+      yield { number, cursor, nextCursor, items: page.batch_calls };
+      cursor = nextCursor;
+    }
+  } finally {
+    if (pending) {
+      // The caller stopped early (error or shutdown): cancel the page fetched ahead.
+      ahead.abort(new Error('walk stopped'));
+      pending.catch(() => undefined);
+    }
+  }
+}

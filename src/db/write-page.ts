@@ -1,0 +1,114 @@
+import type postgres from 'postgres';
+import type { RejectedItem } from '../api/validate.ts';
+import { API_COLUMNS, type PageRow } from './page-rows.ts';
+
+export interface PageWrite {
+  runId: number;
+  workspace: string;
+  /** 1-based page number within the run. */
+  page: number;
+  rows: PageRow[];
+  rejected: RejectedItem[];
+  /** Items the page held, valid or not. */
+  itemsSeen: number;
+  /** Saved with the page so a resumed run continues after it; null when this was the last page. */
+  nextCursor: string | null;
+}
+
+export interface PageWriteResult {
+  versionsAdded: number;
+  versionsAmended: number;
+  rowsInserted: number;
+  rowsUpdated: number;
+}
+
+const names = API_COLUMNS.map(([name]) => name);
+const columnList = [...names, 'raw'].join(', ');
+const recordsetColumns = [...API_COLUMNS.map(([name, type]) => `${name} ${type}`), 'raw jsonb'].join(', ');
+const setFromExcluded = [...names.filter((n) => n !== 'id' && n !== 'last_updated_at_unix'), 'raw']
+  .map((n) => `${n} = excluded.${n}`)
+  .join(', ');
+
+/**
+ * The whole page in one statement, its rows passed as one jsonb parameter
+ * (fixed shape: one prepared statement whatever the page size).
+ *
+ * - history: a new (id, last_updated_at_unix) is inserted; a known one whose
+ *   content changed (the API bumped a counter, not the timestamp) is amended
+ *   in place; an identical one is not touched (no dead tuple, no WAL).
+ * - batch_calls: moves forward only when the incoming version is newer, or the
+ *   same version with amended content; an older version never wins.
+ * `xmax = 0` tells an inserted row from an updated one.
+ */
+const UPSERT_PAGE = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($3::text::jsonb) AS t(${recordsetColumns})
+), history AS (
+  INSERT INTO batch_call_history AS h (workspace, run_id, ${columnList})
+  SELECT $1, $2, ${columnList} FROM input
+  ON CONFLICT (workspace, id, last_updated_at_unix) DO UPDATE
+    SET ${setFromExcluded}, amended_at = now()
+    WHERE h.raw IS DISTINCT FROM excluded.raw
+  RETURNING (xmax = 0) AS inserted
+), latest AS (
+  SELECT DISTINCT ON (id) * FROM input ORDER BY id, last_updated_at_unix DESC
+), current AS (
+  INSERT INTO batch_calls AS c (workspace, ${columnList})
+  SELECT $1, ${columnList} FROM latest
+  ON CONFLICT (workspace, id) DO UPDATE
+    SET ${setFromExcluded}, last_updated_at_unix = excluded.last_updated_at_unix
+    WHERE excluded.last_updated_at_unix > c.last_updated_at_unix
+       OR (excluded.last_updated_at_unix = c.last_updated_at_unix AND excluded.raw IS DISTINCT FROM c.raw)
+  RETURNING (xmax = 0) AS inserted
+)
+SELECT
+  (SELECT count(*) FILTER (WHERE inserted) FROM history)::int AS "versionsAdded",
+  (SELECT count(*) FILTER (WHERE NOT inserted) FROM history)::int AS "versionsAmended",
+  (SELECT count(*) FILTER (WHERE inserted) FROM current)::int AS "rowsInserted",
+  (SELECT count(*) FILTER (WHERE NOT inserted) FROM current)::int AS "rowsUpdated"
+`;
+
+const INSERT_REJECTED = `
+INSERT INTO rejected_records (run_id, workspace, page, item_id, reason, raw)
+SELECT $1, $2, $3, item_id, reason, raw FROM jsonb_to_recordset($4::text::jsonb) AS t(item_id text, reason text, raw text)
+`;
+
+const ADVANCE_RUN = `
+UPDATE sync_runs SET
+  pages = pages + 1,
+  items_seen = items_seen + $2,
+  rows_inserted = rows_inserted + $3,
+  rows_updated = rows_updated + $4,
+  versions_added = versions_added + $5,
+  versions_amended = versions_amended + $6,
+  rejected = rejected + $7,
+  next_cursor = $8
+WHERE id = $1 AND status = 'running'
+`;
+
+const NOTHING: PageWriteResult = { versionsAdded: 0, versionsAmended: 0, rowsInserted: 0, rowsUpdated: 0 };
+
+/** One page, one transaction: its versions, its rejected items and the run's progress commit together or not at all. */
+export async function writePage(sql: postgres.Sql, write: PageWrite): Promise<PageWriteResult> {
+  return sql.begin(async (tx) => {
+    let result = NOTHING;
+    if (write.rows.length > 0) {
+      const [row] = await tx.unsafe<PageWriteResult[]>(UPSERT_PAGE, [write.workspace, write.runId, JSON.stringify(write.rows)], { prepare: true });
+      result = row ?? NOTHING;
+    }
+    if (write.rejected.length > 0) {
+      const rejected = write.rejected.map((r) => ({ item_id: r.itemId, reason: r.reason, raw: JSON.stringify(r.raw) ?? 'undefined' }));
+      await tx.unsafe(INSERT_REJECTED, [write.runId, write.workspace, write.page, JSON.stringify(rejected)], { prepare: true });
+    }
+    const advanced = await tx.unsafe(
+      ADVANCE_RUN,
+      [write.runId, write.itemsSeen, result.rowsInserted, result.rowsUpdated, result.versionsAdded, result.versionsAmended, write.rejected.length, write.nextCursor],
+      { prepare: true },
+    );
+    if (advanced.count !== 1) {
+      // The run was closed under us (marked abandoned by another process): do not keep writing into it.
+      throw new Error(`sync run ${write.runId} is no longer running; page ${write.page} rolled back`);
+    }
+    return result;
+  });
+}

@@ -1,0 +1,13 @@
+import { ApiError } from './ApiError.ts';
+
+/** A response that may succeed when tried again: 429 and 5xx. */
+export class ApiHttpError extends ApiError {
+  /** From `Retry-After`, when the server sent one. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(req: { method: string; url: string; status: number }, retryAfterMs?: number) {
+    const what = req.status === 429 ? 'rate limited by the API (429)' : `API server error (${req.status})`;
+    super(what, req);
+    this.retryAfterMs = retryAfterMs;
+  }
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { unstorableString, validateItems } from '../../src/api/validate.ts';
+
+const good = {
+  id: 'bc_1',
+  name: 'Renewals',
+  agent_id: 'ag_1',
+  agent_name: 'Priya',
+  created_at_unix: 1_700_000_000,
+  scheduled_time_unix: 1_700_000_100,
+  last_updated_at_unix: 1_700_000_200,
+  status: 'completed',
+};
+
+describe('validateItems', () => {
+  it('applies spec defaults and keeps unknown fields in raw', () => {
+    const raw = { ...good, priority: 'high' };
+    const { valid, rejected } = validateItems([raw]);
+    expect(rejected).toEqual([]);
+    expect(valid[0]!.item.total_calls_finished).toBe(0);
+    expect(valid[0]!.item.retry_count).toBe(0);
+    expect(valid[0]!.raw).toBe(raw);
+    expect(valid[0]!.raw).toHaveProperty('priority', 'high');
+  });
+
+  it('accepts unknown enum values and reports them as drift', () => {
+    const { valid, drift } = validateItems([{ ...good, status: 'paused', phone_provider: 'plivo' }]);
+    expect(valid).toHaveLength(1);
+    expect(drift).toEqual([
+      { field: 'status', value: 'paused' },
+      { field: 'phone_provider', value: 'plivo' },
+    ]);
+  });
+
+  it('rejects schema violations with a one-line reason, keeping the good items', () => {
+    const { id: _drop, ...noId } = good;
+    const items = [good, noId, { ...good, id: 'bc_2', created_at_unix: 'yesterday' }, 42, null, { ...good, id: 'bc_3', whatsapp_params: { x: 1 } }];
+    const { valid, rejected } = validateItems(items);
+    expect(valid.map((v) => v.item.id)).toEqual(['bc_1']);
+    expect(rejected.map((r) => [r.itemId, r.reason])).toEqual([
+      [null, 'id: Invalid input: expected string, received undefined'],
+      ['bc_2', 'created_at_unix: Invalid input: expected number, received string'],
+      [null, 'item: Invalid input: expected object, received number'],
+      [null, 'item: Invalid input: expected object, received null'],
+      ['bc_3', 'whatsapp_params.whatsapp_call_permission_request_template_name: Invalid input: expected string, received undefined; whatsapp_params.whatsapp_call_permission_request_template_language_code: Invalid input: expected string, received undefined'],
+    ]);
+    expect(rejected.every((r) => !r.reason.includes('\n'))).toBe(true);
+  });
+
+  it('rejects strings Postgres cannot store', () => {
+    const { valid, rejected } = validateItems([{ ...good, name: 'a\u0000b' }, { ...good, id: 'bc_9', agent_name: 'x\ud800' }]);
+    expect(valid).toEqual([]);
+    expect(rejected.map((r) => r.reason)).toEqual([
+      'name: contains a NUL character, which Postgres cannot store',
+      'agent_name: contains an unpaired surrogate, which Postgres cannot store',
+    ]);
+  });
+
+  it('rejects non-integer and unsafe numbers', () => {
+    const { rejected } = validateItems([{ ...good, retry_count: 1.5 }, { ...good, id: 'b', total_calls_scheduled: 2 ** 60 }]);
+    expect(rejected).toHaveLength(2);
+  });
+});
+
+describe('unstorableString', () => {
+  it('finds bad strings in nested values and keys', () => {
+    expect(unstorableString({ a: [{ b: 'ok' }, { c: '\u0000' }] })).toBe('a[1].c: contains a NUL character, which Postgres cannot store');
+    expect(unstorableString({ ['k\u0000']: 1 })).toMatch(/<key>/);
+    expect(unstorableString({ a: "Robert'); DROP TABLE batch_calls;--" })).toBeUndefined();
+  });
+});

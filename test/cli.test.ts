@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../src/api/simulator/index.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+
+const BIN = fileURLToPath(new URL('../bin/threetone-sync.js', import.meta.url));
+const KEY = 'sk_cli_test_0123456789abcdef';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI in a child process with exactly `env` (plus PATH). */
+function cli(args: string[], env: Record<string, string>): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let database: TestDatabase;
+let simulator: Simulator;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  simulator = await startSimulator({ apiKeys: [KEY], items: 700 });
+  env = { DATABASE_URL: database.url, THREETONE_BASE_URL: simulator.url, THREETONE_API_KEY: KEY, THREETONE_WORKSPACE: 'cli' };
+});
+afterAll(async () => {
+  await simulator.close();
+  await database.drop();
+});
+
+describe('threetone-sync CLI', () => {
+  it('documents every command in --help', async () => {
+    const result = await cli(['--help'], {});
+    expect(result.code).toBe(0);
+    for (const command of ['migrate', 'sync', 'status', 'simulate', 'demo']) expect(result.stdout).toContain(command);
+  });
+
+  it('migrates, syncs and reports status', async () => {
+    expect((await cli(['migrate'], env)).code).toBe(0);
+    const sync = await cli(['sync'], env);
+    expect(sync.stderr).toBe('');
+    expect(sync.code).toBe(0);
+    expect(sync.stdout).toMatch(/itemsSeen/);
+    expect(sync.stdout).toMatch(/\b700\b/);
+    const status = await cli(['status', '--json'], env);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)[0]).toMatchObject({ workspace: 'cli', status: 'succeeded', items_seen: 700 });
+    const table = await cli(['status'], env);
+    expect(table.stdout).toMatch(/^workspace\s+id\s+kind\s+status/);
+  });
+
+  it('exits 2 with one line per configuration problem', async () => {
+    const result = await cli(['sync'], { ...env, THREETONE_PAGE_SIZE: '0', LOG_LEVEL: 'chatty' });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'config: THREETONE_PAGE_SIZE must be a whole number from 1 to 500 (got "0")',
+      'config: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    ]);
+  });
+
+  it('exits 2 naming THREETONE_API_KEY when it is missing', async () => {
+    const { THREETONE_API_KEY: _key, ...withoutKey } = env;
+    const result = await cli(['sync'], withoutKey);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('config: THREETONE_API_KEY is not set: export THREETONE_API_KEY=<your workspace API key>\n');
+  });
+
+  it('exits 1 with a one-line cause on a rejected key, without printing the key', async () => {
+    const result = await cli(['sync'], { ...env, THREETONE_API_KEY: `${KEY}x`, LOG_LEVEL: 'silent' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('error: API key rejected (401): Invalid API key; check THREETONE_API_KEY\n');
+    expect(result.stdout + result.stderr).not.toContain(KEY);
+  });
+
+  it('exits 1 naming DATABASE_URL when Postgres is unreachable', async () => {
+    const result = await cli(['sync'], { ...env, DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/nowhere', LOG_LEVEL: 'silent' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: cannot reach Postgres at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/nowhere: .*; check DATABASE_URL\n$/);
+  });
+});

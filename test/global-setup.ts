@@ -1,0 +1,50 @@
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import { openDatabase } from '../src/db/connection.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { runMigrations } from '../src/db/migrate.ts';
+import { silentLogger } from '../src/log.ts';
+import { databaseUrl } from './helpers/urls.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminUrl: string;
+    pgTemplate: string;
+  }
+}
+
+/**
+ * One migrated template database per test run; every test file clones its own
+ * database from it (CREATE DATABASE … TEMPLATE), so files never share data.
+ * DATABASE_URL when set (CI), else an embedded Postgres.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let adminUrl = process.env.DATABASE_URL;
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  if (!adminUrl) {
+    process.stdout.write('DATABASE_URL is not set: tests use an embedded Postgres under .data/test-postgres\n');
+    const embedded = await startEmbeddedPostgres({ dir: '.data/test-postgres', port: 54331, log: silentLogger });
+    adminUrl = embedded.url;
+    stopEmbedded = embedded.stop;
+  }
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  const template = `threetone_tpl_${process.pid}`;
+  // Databases left by an interrupted earlier run.
+  const stale = await admin<{ datname: string }[]>`select datname from pg_database where datname like 'threetone_t%'`;
+  for (const { datname } of stale) await admin.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  await admin.unsafe(`CREATE DATABASE "${template}"`);
+  const database = await openDatabase({ databaseUrl: databaseUrl(adminUrl, template), embeddedPg: { dir: '', port: 0 } }, silentLogger);
+  try {
+    await runMigrations(database);
+  } finally {
+    await database.close();
+  }
+  project.provide('pgAdminUrl', adminUrl);
+  project.provide('pgTemplate', template);
+
+  return async () => {
+    await admin.unsafe(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
+    await admin.end();
+    await stopEmbedded?.();
+  };
+}
