@@ -1,12 +1,16 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, requireApiKey, type Config } from './config.ts';
+import { findWorkspace, loadConfig, requireWorkspaces, type Config } from './config.ts';
 import { ConfigError } from './errors/ConfigError.ts';
 import { describeError } from './errors/describe-error.ts';
 import { createLogger, type Logger } from './log.ts';
 import { openDatabase, type Database } from './db/connection.ts';
 import { runMigrations } from './db/migrate.ts';
 import { latestRuns } from './db/runs/latest-runs.ts';
-import { runSync } from './jobs/sync-run.ts';
+import { runSync, type SyncSummary } from './jobs/sync-run.ts';
+import { openQueueStore } from './jobs/queue.ts';
+import { enqueueRun } from './jobs/schedules.ts';
+import { exitOnSignals } from './jobs/shutdown.ts';
+import { startWorker } from './jobs/worker.ts';
 import { runDemo } from './demo.ts';
 import { runSimulatorCli } from './api/simulator/index.ts';
 import { formatTable } from './util/table.ts';
@@ -60,17 +64,45 @@ function buildProgram(): Command {
 
   program
     .command('sync')
-    .description('walk every page of the workspace now, in this process, and store it (exit 0 on success)')
-    .option('--workspace <name>', 'workspace label for the rows (default: THREETONE_WORKSPACE)')
-    .action(async (opts: { workspace?: string }) => {
+    .description('walk every page of each workspace now, in this process, and store it (exit 0 on success)')
+    .option('--workspace <name>', 'only this workspace (default: every configured one)')
+    .option('--enqueue', 'do not sync here: add a one-off job for a running worker to pick up')
+    .option('--full', 'with --enqueue: ask for a full walk')
+    .action(async (opts: { workspace?: string; enqueue?: boolean; full?: boolean }) => {
       const { config, log } = setup();
-      const apiKey = requireApiKey(config);
+      const workspaces = opts.workspace ? [findWorkspace(config, opts.workspace)] : requireWorkspaces(config);
       await withDatabase(config, log, async (database) => {
-        const summary = await runSync({ config, database, log }, { workspace: opts.workspace ?? config.workspace, apiKey, kind: 'sync' });
+        if (opts.enqueue) {
+          const store = openQueueStore(config, database.url);
+          const queue = store.openQueue();
+          try {
+            for (const { name } of workspaces) {
+              const { jobId } = await enqueueRun(queue, config, { workspace: name, kind: 'sync', trigger: 'manual', full: opts.full === true });
+              process.stdout.write(`queued sync of "${name}" as job ${jobId} (${store.kind}); a running worker will pick it up\n`);
+            }
+          } finally {
+            await queue.close();
+            await store.close();
+          }
+          return;
+        }
+        const summaries: SyncSummary[] = [];
+        for (const workspace of workspaces) {
+          summaries.push(await runSync({ config, database, log }, { workspace: workspace.name, apiKey: workspace.apiKey, kind: 'sync' }));
+        }
         process.stdout.write(
-          `${formatTable([summary as unknown as Record<string, unknown>], ['runId', 'workspace', 'pages', 'itemsSeen', 'versionsAdded', 'versionsAmended', 'rowsInserted', 'rowsUpdated', 'rejected', 'requests', 'retries', 'durationMs'])}\n`,
+          `${formatTable(summaries as unknown as Record<string, unknown>[], ['runId', 'workspace', 'pages', 'itemsSeen', 'versionsAdded', 'versionsAmended', 'rowsInserted', 'rowsUpdated', 'rejected', 'requests', 'retries', 'durationMs'])}\n`,
         );
       });
+    });
+
+  program
+    .command('worker')
+    .description('run the schedules and process sync jobs until SIGTERM/SIGINT (Redis when REDIS_URL is set, else the queue lives in Postgres)')
+    .action(async () => {
+      const { config, log } = setup();
+      const handle = await startWorker(config, log);
+      exitOnSignals(handle.close, log, config.worker.shutdownTimeoutMs);
     });
 
   program
@@ -98,6 +130,7 @@ function buildProgram(): Command {
     .command('simulate')
     .description('serve a simulated Threetone API on loopback (for tests, demos and benchmarks)')
     .option('--port <port>', 'port to listen on (0: any free port)', integer('--port', 0, 65535), 4010)
+    .option('--host <address>', 'address to listen on (0.0.0.0 inside a container)', '127.0.0.1')
     .option('--items <n>', 'batch calls in the workspace', integer('--items', 0, 5_000_000), 1000)
     .option('--latency <ms>', 'delay before each page', integer('--latency', 0, 600_000), 0)
     .option('--fault-rate <p>', 'share of requests that fail (429, 5xx, resets, hangs, truncated bodies)', fraction, 0)
@@ -105,9 +138,10 @@ function buildProgram(): Command {
     .option('--api-key <key>', 'API key the simulator accepts', 'sim-key')
     .option('--rate-limit', 'enforce 100 requests a minute and 1000 an hour per key, like the real API')
     .option('--mutate-every <seconds>', 'progress, add and delete a few jobs this often', integer('--mutate-every', 1, 86_400))
-    .action(async (opts: { port: number; items: number; latency: number; faultRate: number; seed: number; apiKey: string; rateLimit?: boolean; mutateEvery?: number }) => {
+    .action(async (opts: { port: number; host: string; items: number; latency: number; faultRate: number; seed: number; apiKey: string; rateLimit?: boolean; mutateEvery?: number }) => {
       await runSimulatorCli({
         port: opts.port,
+        host: opts.host,
         items: opts.items,
         latencyMs: opts.latency,
         faultRate: opts.faultRate,

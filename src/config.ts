@@ -1,3 +1,4 @@
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { ConfigError } from './errors/ConfigError.ts';
 
@@ -42,9 +43,88 @@ const urlVar = (protocols: string[], example: string) =>
     }
   });
 
+/** `30s`, `5m`, `1h`, `1d` or plain milliseconds. */
+const durationVar = (fallback: string, minMs: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      const text = v === undefined || v === '' ? fallback : v;
+      const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text);
+      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match?.[2] ?? 'ms') as 'ms'];
+      const ms = match ? Number(match[1]) * unit : NaN;
+      if (!(ms >= minMs)) {
+        ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 5m or 1h, at least ${minMs / 1000}s (got "${text}")` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const cronVar = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      const text = v === undefined || v === '' ? fallback : v;
+      try {
+        CronExpressionParser.parse(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `must be a cron pattern such as "0 3 * * *" (${(error as Error).message})` });
+        return z.NEVER;
+      }
+      return text;
+    });
+
+const timeZoneVar = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      const text = v === undefined || v === '' ? fallback : v;
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: text });
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be an IANA time zone such as UTC or Europe/Berlin (got "${text}")` });
+        return z.NEVER;
+      }
+      return text;
+    });
+
 const workspaceName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "." or "-"');
+
+/** `{"acme": "key-1", "globex": "key-2"}`: several workspaces, each with its own key. */
+const workspacesVar = optionalString.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object mapping workspace names to API keys, like {"acme":"<key>"} (it is not valid JSON)' });
+    return z.NEVER;
+  }
+  const expected = 'must be a JSON object mapping workspace names to API keys, like {"acme":"<key>"}';
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || Object.keys(parsed).length === 0) {
+    ctx.addIssue({ code: 'custom', message: `${expected} (got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed === 'object' ? 'an empty object' : typeof parsed})` });
+    return z.NEVER;
+  }
+  for (const [name, apiKey] of Object.entries(parsed)) {
+    const bad = !workspaceName.safeParse(name).success
+      ? `workspace name "${name}" must be 1-64 letters, digits, "_", "." or "-"`
+      : typeof apiKey !== 'string' || apiKey.trim() === ''
+        ? `the API key of "${name}" must be a non-empty string`
+        : undefined;
+    if (bad) {
+      ctx.addIssue({ code: 'custom', message: `${expected} (${bad})` });
+      return z.NEVER;
+    }
+  }
+  return Object.entries(parsed as Record<string, string>).map(([name, apiKey]) => ({ name, apiKey }));
+});
 
 const envSchema = z.object({
   /** API key for the workspace (header `x-api-key`). Required by `sync`. Never logged or stored. */
@@ -70,8 +150,31 @@ const envSchema = z.object({
   THREETONE_REQUESTS_PER_HOUR: intVar(1, 100_000_000, 1000),
   /** Postgres URL. Unset: an embedded Postgres under EMBEDDED_PG_DIR. */
   DATABASE_URL: urlVar(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db'),
-  /** Redis URL, used by the worker. */
+  /** Several workspaces: JSON `{"name": "api key", ...}`. Unset: THREETONE_WORKSPACE with THREETONE_API_KEY. */
+  THREETONE_WORKSPACES: workspacesVar,
+  /** Redis URL for the worker's queue. Unset: the queue lives in Postgres (BullMQ's Postgres backend). */
   REDIS_URL: urlVar(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+  /** How often the worker syncs each workspace. Default 5m. */
+  SYNC_EVERY: durationVar('5m', 1000),
+  /** Nightly full reconciliation, cron pattern and its time zone. Defaults `0 3 * * *`, UTC. */
+  RECONCILE_CRON: cronVar('0 3 * * *'),
+  RECONCILE_TZ: timeZoneVar('UTC'),
+  /** Workspaces synced in parallel by one worker process. Default 4. */
+  WORKER_CONCURRENCY: intVar(1, 100, 4),
+  /** Attempts per job, with exponential backoff from JOB_BACKOFF_MS. Defaults 3 and 30000. */
+  JOB_ATTEMPTS: intVar(1, 100, 3),
+  JOB_BACKOFF_MS: intVar(1, 3_600_000, 30_000),
+  /** Finished jobs kept in the queue for inspection. Defaults 100 completed, 1000 failed. */
+  KEEP_COMPLETED_JOBS: intVar(0, 1_000_000, 100),
+  KEEP_FAILED_JOBS: intVar(0, 1_000_000, 1000),
+  /** A job whose worker stops renewing its lock this long is taken over by another worker. Default 30000. */
+  WORKER_LOCK_MS: intVar(1000, 3_600_000, 30_000),
+  /** Longest a SIGTERM/SIGINT shutdown may take before the process exits anyway. Default 30000. */
+  SHUTDOWN_TIMEOUT_MS: intVar(1000, 3_600_000, 30_000),
+  /** Queue name; Redis key prefix; Postgres schema of the queue when REDIS_URL is unset. */
+  QUEUE_NAME: optionalString.pipe(workspaceName.optional()).transform((v) => v ?? 'threetone-sync'),
+  QUEUE_PREFIX: optionalString.pipe(workspaceName.optional()).transform((v) => v ?? 'threetone'),
+  QUEUE_SCHEMA: optionalString.pipe(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').optional()).transform((v) => v ?? 'threetone_queue'),
   /** Data folder and port of the embedded Postgres. Defaults .data/postgres and 54329. */
   EMBEDDED_PG_DIR: optionalString.transform((v) => v ?? '.data/postgres'),
   EMBEDDED_PG_PORT: intVar(1024, 65535, 54329),
@@ -84,10 +187,37 @@ export interface RequestBudgetLimit {
   windowMs: number;
 }
 
+export interface WorkspaceConfig {
+  name: string;
+  /** Resolved when a job runs; never put in job data. */
+  apiKey: string;
+}
+
+export interface WorkerConfig {
+  syncEveryMs: number;
+  reconcileCron: string;
+  reconcileTz: string;
+  concurrency: number;
+  attempts: number;
+  backoffMs: number;
+  keepCompleted: number;
+  keepFailed: number;
+  lockMs: number;
+  shutdownTimeoutMs: number;
+  queueName: string;
+  /** Redis key prefix (Redis backend). */
+  queuePrefix: string;
+  /** Postgres schema (Postgres backend). */
+  queueSchema: string;
+}
+
 export interface Config {
   apiKey: string | undefined;
   baseUrl: string;
   workspace: string;
+  /** Every workspace the worker syncs. */
+  workspaces: WorkspaceConfig[];
+  worker: WorkerConfig;
   pageSize: number;
   timeoutMs: number;
   maxAttempts: number;
@@ -115,6 +245,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKey: e.THREETONE_API_KEY,
     baseUrl: e.THREETONE_BASE_URL,
     workspace: e.THREETONE_WORKSPACE,
+    workspaces: e.THREETONE_WORKSPACES ?? (e.THREETONE_API_KEY ? [{ name: e.THREETONE_WORKSPACE, apiKey: e.THREETONE_API_KEY }] : []),
+    worker: {
+      syncEveryMs: e.SYNC_EVERY,
+      reconcileCron: e.RECONCILE_CRON,
+      reconcileTz: e.RECONCILE_TZ,
+      concurrency: e.WORKER_CONCURRENCY,
+      attempts: e.JOB_ATTEMPTS,
+      backoffMs: e.JOB_BACKOFF_MS,
+      keepCompleted: e.KEEP_COMPLETED_JOBS,
+      keepFailed: e.KEEP_FAILED_JOBS,
+      lockMs: e.WORKER_LOCK_MS,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+      queueName: e.QUEUE_NAME,
+      queuePrefix: e.QUEUE_PREFIX,
+      queueSchema: e.QUEUE_SCHEMA,
+    },
     pageSize: e.THREETONE_PAGE_SIZE,
     timeoutMs: e.THREETONE_TIMEOUT_MS,
     maxAttempts: e.THREETONE_MAX_ATTEMPTS,
@@ -131,10 +277,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-/** The API key, or a ConfigError naming the variable when a command needs it. */
-export function requireApiKey(config: Config): string {
-  if (!config.apiKey) {
-    throw new ConfigError(['THREETONE_API_KEY is not set: export THREETONE_API_KEY=<your workspace API key>']);
+/** The configured workspace `name`, or a ConfigError listing the ones there are. */
+export function findWorkspace(config: Config, name: string): WorkspaceConfig {
+  const found = config.workspaces.find((w) => w.name === name);
+  if (found) return found;
+  const known = config.workspaces.map((w) => w.name).join(', ') || 'none';
+  throw new ConfigError([`workspace "${name}" is not configured (configured: ${known}); set THREETONE_WORKSPACES or THREETONE_API_KEY`]);
+}
+
+/** At least one workspace, for the worker. */
+export function requireWorkspaces(config: Config): WorkspaceConfig[] {
+  if (config.workspaces.length === 0) {
+    throw new ConfigError(['no workspace to sync: set THREETONE_API_KEY (one workspace) or THREETONE_WORKSPACES=\'{"name":"<key>"}\'']);
   }
-  return config.apiKey;
+  return config.workspaces;
 }

@@ -40,7 +40,7 @@ describe('threetone-sync CLI', () => {
   it('documents every command in --help', async () => {
     const result = await cli(['--help'], {});
     expect(result.code).toBe(0);
-    for (const command of ['migrate', 'sync', 'status', 'simulate', 'demo']) expect(result.stdout).toContain(command);
+    for (const command of ['migrate', 'sync', 'worker', 'status', 'simulate', 'demo']) expect(result.stdout).toContain(command);
   });
 
   it('migrates, syncs and reports status', async () => {
@@ -70,7 +70,7 @@ describe('threetone-sync CLI', () => {
     const { THREETONE_API_KEY: _key, ...withoutKey } = env;
     const result = await cli(['sync'], withoutKey);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('config: THREETONE_API_KEY is not set: export THREETONE_API_KEY=<your workspace API key>\n');
+    expect(result.stderr).toBe(`config: no workspace to sync: set THREETONE_API_KEY (one workspace) or THREETONE_WORKSPACES='{"name":"<key>"}'\n`);
   });
 
   it('exits 1 with a one-line cause on a rejected key, without printing the key', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, requireApiKey } from '../src/config.ts';
+import { findWorkspace, loadConfig, requireWorkspaces } from '../src/config.ts';
 import { ConfigError } from '../src/errors/ConfigError.ts';
 
 function problems(env: Record<string, string>): string[] {
@@ -45,8 +45,32 @@ describe('loadConfig', () => {
     expect(loadConfig({ THREETONE_BASE_URL: 'http://127.0.0.1:4010/' }).baseUrl).toBe('http://127.0.0.1:4010');
   });
 
-  it('requires the API key only where a command needs it', () => {
-    expect(() => requireApiKey(loadConfig({}))).toThrow('THREETONE_API_KEY is not set');
-    expect(requireApiKey(loadConfig({ THREETONE_API_KEY: 'k' }))).toBe('k');
+  it('requires a workspace only where a command needs one', () => {
+    expect(() => requireWorkspaces(loadConfig({}))).toThrow('no workspace to sync: set THREETONE_API_KEY');
+    expect(requireWorkspaces(loadConfig({ THREETONE_API_KEY: 'k' }))).toEqual([{ name: 'default', apiKey: 'k' }]);
+  });
+
+  it('reads several workspaces, each with its own key', () => {
+    const config = loadConfig({ THREETONE_WORKSPACES: '{"acme":"k1","globex":"k2"}', THREETONE_API_KEY: 'ignored' });
+    expect(config.workspaces).toEqual([
+      { name: 'acme', apiKey: 'k1' },
+      { name: 'globex', apiKey: 'k2' },
+    ]);
+    expect(findWorkspace(config, 'globex').apiKey).toBe('k2');
+    expect(() => findWorkspace(config, 'initech')).toThrow('workspace "initech" is not configured (configured: acme, globex)');
+  });
+
+  it('explains bad worker settings', () => {
+    expect(problems({ THREETONE_WORKSPACES: '{"a b":"k"}', SYNC_EVERY: '5 minutes', RECONCILE_CRON: '61 3 * * *', RECONCILE_TZ: 'Mars/Olympus' })).toEqual([
+      'THREETONE_WORKSPACES must be a JSON object mapping workspace names to API keys, like {"acme":"<key>"} (workspace name "a b" must be 1-64 letters, digits, "_", "." or "-")',
+      'SYNC_EVERY must be a duration such as 30s, 5m or 1h, at least 1s (got "5 minutes")',
+      'RECONCILE_CRON must be a cron pattern such as "0 3 * * *" (Constraint error, got value 61 expected range 0-59)',
+      'RECONCILE_TZ must be an IANA time zone such as UTC or Europe/Berlin (got "Mars/Olympus")',
+    ]);
+    expect(problems({ THREETONE_WORKSPACES: 'acme=k1' })).toEqual([
+      'THREETONE_WORKSPACES must be a JSON object mapping workspace names to API keys, like {"acme":"<key>"} (it is not valid JSON)',
+    ]);
+    expect(loadConfig({ SYNC_EVERY: '30s' }).worker.syncEveryMs).toBe(30_000);
+    expect(loadConfig({}).worker).toMatchObject({ syncEveryMs: 300_000, reconcileCron: '0 3 * * *', reconcileTz: 'UTC', concurrency: 4 });
   });
 });

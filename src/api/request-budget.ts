@@ -11,23 +11,26 @@ export interface RequestBudget {
 /**
  * rate-limiter-flexible counts in fixed windows, while an API may count in
  * sliding ones: a fixed window of P per D lets 2P through across a boundary.
- * Splitting D into k sub-windows of P/(k+1) points each keeps every sliding
- * window of length D at or under P (it meets at most k+1 sub-windows), at the
- * cost of using k/(k+1) of the budget.
+ * Counting in n sub-windows of P/(n+1) points keeps every sliding window of
+ * length D at or under P (it meets at most n+1 sub-windows), at the cost of
+ * using n/(n+1) of the budget. The Redis store only keeps whole seconds.
  */
-export function subWindows(limit: RequestBudgetLimit): { points: number; durationSec: number } {
+export function subWindows(limit: RequestBudgetLimit, wholeSeconds = false): { points: number; durationSec: number } {
   const k = Math.max(1, Math.min(9, limit.points - 1));
-  const points = Math.max(1, Math.floor(limit.points / (k + 1)));
-  return { points, durationSec: limit.windowMs / k / 1000 };
+  let durationMs = limit.windowMs / k;
+  if (wholeSeconds) durationMs = Math.max(1000, Math.floor(durationMs / 1000) * 1000);
+  const n = Math.ceil(limit.windowMs / durationMs);
+  return { points: Math.max(1, Math.floor(limit.points / (n + 1))), durationSec: durationMs / 1000 };
 }
 
 /** Builds the limiters of one budget; `make` chooses the store (memory here, Redis or Postgres for a shared budget). */
 export function budgetLimiters(
   limits: RequestBudgetLimit[],
   make: (opts: { points: number; duration: number; keyPrefix: string }) => RateLimiterAbstract,
+  wholeSeconds = false,
 ): RateLimiterAbstract[] {
   return limits.map((limit) => {
-    const { points, durationSec } = subWindows(limit);
+    const { points, durationSec } = subWindows(limit, wholeSeconds);
     return make({ points, duration: durationSec, keyPrefix: `threetone-budget-${limit.windowMs}` });
   });
 }
@@ -52,12 +55,17 @@ export function createMemoryBudget(limits: RequestBudgetLimit[], key = 'default'
   return createRequestBudget(budgetLimiters(limits, (opts) => new RateLimiterMemory(opts)), key);
 }
 
-/** 0 when every limiter granted a point, else ms until the first refusing limiter has room again. */
+/**
+ * 0 when every limiter granted a point, else ms until the refusing limiter
+ * has room again. Points already granted by earlier limiters are given back,
+ * so a refusal by the hourly limit does not drain the per-minute one.
+ */
 async function firstBlock(limiters: RateLimiterAbstract[], key: string): Promise<number> {
-  for (const limiter of limiters) {
+  for (let i = 0; i < limiters.length; i++) {
     try {
-      await limiter.consume(key, 1);
+      await limiters[i]!.consume(key, 1);
     } catch (rejection) {
+      await Promise.all(limiters.slice(0, i).map((granted) => granted.reward(key, 1)));
       if (rejection instanceof RateLimiterRes) return Math.max(1, rejection.msBeforeNext);
       throw rejection;
     }

@@ -32,7 +32,12 @@ export async function* walkPages(
       const page = await pending;
       pending = undefined;
       const nextCursor = guard.next(page);
-      if (nextCursor !== null) pending = client.fetchPage(nextCursor, signal);
+      if (nextCursor !== null) {
+        pending = client.fetchPage(nextCursor, signal);
+        // It may fail (or be aborted) while the caller is still busy with this page; it is awaited
+        // on the next turn, but Node would call an unawaited rejection unhandled before that.
+        pending.catch(() => undefined);
+      }
       yield { number, cursor, nextCursor, items: page.batch_calls };
       cursor = nextCursor;
     }
@@ -40,7 +45,6 @@ export async function* walkPages(
     if (pending) {
       // The caller stopped early (error or shutdown): cancel the page fetched ahead.
       ahead.abort(new Error('walk stopped'));
-      pending.catch(() => undefined);
     }
   }
 }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { ThreetoneClient } from '../api/client.ts';
+import { keyFingerprint } from '../api/key-fingerprint.ts';
 import { createMemoryBudget, type RequestBudget } from '../api/request-budget.ts';
 import { DEFAULT_RETRY } from '../api/retry-policy.ts';
 import { validateItems, type DriftNote } from '../api/validate.ts';
@@ -123,7 +123,7 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
         if (signal?.aborted) throw signal.reason ?? new Error('sync interrupted');
       }
     } catch (error) {
-      const message = describeError(error);
+      const message = signal?.aborted ? `interrupted (${describeError(signal.reason)}); the next attempt walks again` : describeError(error);
       log.error({ error: message }, 'sync failed');
       await finishRun(database.db, runId, { status: 'failed', error: message, requests: client.stats.requests, retries: client.stats.retries }).catch(
         // The database itself may be what failed; the next run marks this one abandoned.
@@ -136,16 +136,12 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
     progress.retries = client.stats.retries;
     await finishRun(database.db, runId, { status: 'succeeded', error: null, requests: progress.requests, retries: progress.retries });
     const summary: SyncSummary = { ...progress, status: 'succeeded', error: null, durationMs: Date.now() - started };
-    log.info(summary, 'sync finished');
+    const { runId: _id, workspace: _ws, ...counts } = summary;
+    log.info(counts, 'sync finished');
     return summary;
   } finally {
     await lock.release();
   }
-}
-
-/** Identifies an API key (e.g. for its shared request budget) without revealing it. */
-export function keyFingerprint(apiKey: string): string {
-  return createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
 }
 
 /** Warns once per run for each enum value the spec does not list. */

@@ -3,14 +3,20 @@ import { createMemoryBudget, subWindows } from '../../src/api/request-budget.ts'
 
 describe('subWindows', () => {
   it('keeps any sliding window at or under the limit', () => {
-    for (const points of [2, 5, 100, 1000]) {
-      const { points: per, durationSec } = subWindows({ points, windowMs: 60_000 });
-      const k = Math.round(60 / durationSec);
-      // A sliding window of the full length meets at most k+1 sub-windows.
-      expect(per * (k + 1)).toBeLessThanOrEqual(points);
-      expect(per).toBeGreaterThanOrEqual(1);
+    for (const wholeSeconds of [false, true]) {
+      for (const points of [2, 5, 100, 1000]) {
+        for (const windowMs of [2_000, 60_000, 3_600_000]) {
+          const { points: per, durationSec } = subWindows({ points, windowMs }, wholeSeconds);
+          const n = Math.ceil(windowMs / 1000 / durationSec);
+          // A sliding window of the full length meets at most n+1 sub-windows.
+          expect(per * (n + 1)).toBeLessThanOrEqual(points);
+          expect(per).toBeGreaterThanOrEqual(1);
+          if (wholeSeconds) expect(Number.isInteger(durationSec)).toBe(true);
+        }
+      }
     }
     expect(subWindows({ points: 100, windowMs: 60_000 })).toEqual({ points: 10, durationSec: 60 / 9 });
+    expect(subWindows({ points: 100, windowMs: 60_000 }, true)).toEqual({ points: 9, durationSec: 6 });
   });
 });
 

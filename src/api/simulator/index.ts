@@ -8,6 +8,7 @@ export type { DriftOptions, MutationResult, MutationSpec } from './dataset.ts';
 
 export interface SimulatorCliOptions {
   port: number;
+  host?: string;
   items: number;
   latencyMs?: number;
   faultRate?: number;
@@ -30,6 +31,7 @@ export async function runSimulatorCli(opts: SimulatorCliOptions): Promise<Simula
   const apiKey = opts.apiKey ?? 'sim-key';
   const simulator = await startSimulator({
     port: opts.port,
+    host: opts.host,
     items: opts.items,
     latencyMs: opts.latencyMs ?? 0,
     faultRate: opts.faultRate ?? 0,

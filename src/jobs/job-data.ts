@@ -1,0 +1,21 @@
+import type { RunKind } from '../db/runs/start-run.ts';
+
+/**
+ * What a job carries in the queue store. Only the workspace's name: its API
+ * key is looked up in config when the job runs, so Redis never holds it.
+ */
+export interface SyncJobData {
+  workspace: string;
+  kind: RunKind;
+  trigger: 'schedule' | 'manual';
+  /** Asked for a full walk (`sync --enqueue --full`); every walk is full until incremental sync lands. */
+  full?: boolean;
+}
+
+/** `tick`: fired by a schedule, enqueues a `run` unless one is pending. `run`: one sync. */
+export type JobName = 'tick' | 'run';
+
+/** One pending or active run per workspace and kind: BullMQ drops a second add while the key is held. */
+export function runDeduplicationId(data: Pick<SyncJobData, 'workspace' | 'kind'>): string {
+  return `run:${data.kind}:${data.workspace}`;
+}

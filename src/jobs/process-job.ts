@@ -1,0 +1,86 @@
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { findWorkspace, type Config } from '../config.ts';
+import type { Database } from '../db/connection.ts';
+import { ApiAuthError } from '../errors/ApiAuthError.ts';
+import { ApiHttpError } from '../errors/ApiHttpError.ts';
+import { ApiRequestRejectedError } from '../errors/ApiRequestRejectedError.ts';
+import { ConfigError } from '../errors/ConfigError.ts';
+import { CursorError } from '../errors/CursorError.ts';
+import { describeError } from '../errors/describe-error.ts';
+import { SyncLockedError } from '../errors/SyncLockedError.ts';
+import type { Logger } from '../log.ts';
+import type { SyncJobData } from './job-data.ts';
+import type { SyncQueue, SyncProcessor } from './queue.ts';
+import { enqueueRun } from './schedules.ts';
+import type { SharedBudgets } from './shared-budget.ts';
+import { runSync } from './sync-run.ts';
+
+/** How long a run waits when another process holds its workspace (e.g. a sync meets the nightly reconciliation). */
+export const LOCKED_RETRY_MS = 30_000;
+
+export interface ProcessorDeps {
+  config: Config;
+  database: Database;
+  budgets: SharedBudgets;
+  queue: SyncQueue;
+  log: Logger;
+}
+
+/**
+ * The one place that decides what a failed run means for its job:
+ * - shutdown: back to waiting, for this or another worker, no attempt spent;
+ * - workspace busy, or rate limited beyond what the client waits: delayed, no attempt spent;
+ * - auth, a rejected request, broken pagination, unknown workspace: failed now, retrying cannot help;
+ * - anything else (API down, database away): retried with exponential backoff up to JOB_ATTEMPTS.
+ * Errors leave as one line, so the queue store never holds a stack or a parameter list.
+ */
+export function createProcessor(deps: ProcessorDeps): SyncProcessor {
+  // Declared with three parameters: BullMQ only passes the abort signal to processors that take one.
+  return async (job: Job<SyncJobData, unknown, string>, token?: string, signal?: AbortSignal) => {
+    // runSync adds the run id and workspace to its own lines.
+    const log = deps.log.child({ jobId: job.id });
+    if (job.name === 'tick') {
+      const { jobId } = await enqueueRun(deps.queue, deps.config, job.data);
+      return { enqueued: jobId };
+    }
+    try {
+      const workspace = findWorkspace(deps.config, job.data.workspace);
+      const summary = await runSync(
+        { config: deps.config, database: deps.database, log, budget: deps.budgets.forKey(workspace.apiKey), signal },
+        { workspace: workspace.name, apiKey: workspace.apiKey, kind: job.data.kind },
+      );
+      return summary;
+    } catch (error) {
+      if (signal?.aborted && token) {
+        log.info({ workspace: job.data.workspace }, 'shutting down: run handed back to the queue');
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      const delayMs = delayFor(error);
+      if (delayMs !== undefined && token) {
+        log.info({ workspace: job.data.workspace, delayMs, reason: describeError(error) }, 'run postponed');
+        await job.moveToDelayed(Date.now() + delayMs, token);
+        throw new DelayedError();
+      }
+      const message = describeError(error);
+      if (isPermanent(error)) throw new UnrecoverableError(message);
+      throw new Error(message);
+    }
+  };
+}
+
+function delayFor(error: unknown): number | undefined {
+  if (error instanceof SyncLockedError) return LOCKED_RETRY_MS;
+  const last = error instanceof Error && error.cause instanceof ApiHttpError ? error.cause : undefined;
+  if (last?.status === 429 && last.retryAfterMs !== undefined) return last.retryAfterMs;
+  return undefined;
+}
+
+function isPermanent(error: unknown): boolean {
+  return (
+    error instanceof ApiAuthError ||
+    error instanceof ApiRequestRejectedError ||
+    error instanceof CursorError ||
+    error instanceof ConfigError
+  );
+}

@@ -1,0 +1,76 @@
+import {
+  createPostgresBackend,
+  createRedisBackend,
+  withBackend,
+  type IQueueBackend,
+  type JobsOptions,
+  type Processor,
+  type Queue,
+  type Worker,
+} from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { SyncJobData } from './job-data.ts';
+
+// Job types fixed, backend left open: the same code drives Redis and Postgres. Names are `string`
+// rather than JobName because BullMQ types a scheduler's id with the job-name type.
+export type SyncQueue = Queue<SyncJobData, unknown, string, SyncJobData, unknown, string, IQueueBackend, any>;
+export type SyncWorker = Worker<SyncJobData, unknown, string, IQueueBackend, any, any>;
+export type SyncProcessor = Processor<SyncJobData, unknown, string>;
+
+export interface QueueStore {
+  /** `redis` when REDIS_URL is set; otherwise BullMQ's Postgres backend in the same database. */
+  kind: 'redis' | 'postgres';
+  openQueue(): SyncQueue;
+  openWorker(processor: SyncProcessor, options: { concurrency: number; lockDuration: number; stalledInterval?: number }): SyncWorker;
+  /** Closes the connections this store opened itself (after the queue and workers are closed). */
+  close(): Promise<void>;
+}
+
+/**
+ * Where the queue lives. Redis connections are created here (BullMQ needs
+ * `maxRetriesPerRequest: null` for workers, so a Redis outage makes them wait
+ * and reconnect instead of failing jobs); the Postgres backend opens its own
+ * pools per queue and worker, and creates its schema on first use.
+ */
+export function openQueueStore(config: Pick<Config, 'redisUrl' | 'worker'>, databaseUrl: string): QueueStore {
+  const { queueName, queuePrefix, queueSchema } = config.worker;
+  if (config.redisUrl) {
+    const redisUrl = config.redisUrl;
+    const { Queue, Worker } = withBackend(createRedisBackend);
+    const clients: Redis[] = [];
+    const connect = () => {
+      const client = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+      clients.push(client);
+      return client;
+    };
+    return {
+      kind: 'redis',
+      openQueue: () => new Queue<SyncJobData, unknown, string>(queueName, { connection: connect(), prefix: queuePrefix }) as SyncQueue,
+      openWorker: (processor, options) =>
+        new Worker<SyncJobData, unknown, string>(queueName, processor, { connection: connect(), prefix: queuePrefix, ...options }) as SyncWorker,
+      async close() {
+        await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
+      },
+    };
+  }
+  const { Queue, Worker } = withBackend(createPostgresBackend);
+  const connection = { connectionString: databaseUrl, schema: queueSchema, migrate: true, max: 4, application_name: 'threetone-sync-queue' };
+  return {
+    kind: 'postgres',
+    openQueue: () => new Queue<SyncJobData, unknown, string>(queueName, { connection }) as unknown as SyncQueue,
+    openWorker: (processor, options) => new Worker<SyncJobData, unknown, string>(queueName, processor, { connection, ...options }) as unknown as SyncWorker,
+    async close() {},
+  };
+}
+
+/** Options every `run` job gets: retries with backoff, bounded history in the store. */
+export function runJobOptions(config: Pick<Config, 'worker'>): JobsOptions {
+  const w = config.worker;
+  return {
+    attempts: w.attempts,
+    backoff: { type: 'exponential', delay: w.backoffMs },
+    removeOnComplete: { count: w.keepCompleted },
+    removeOnFail: { count: w.keepFailed },
+  };
+}

@@ -1,0 +1,74 @@
+import { requireWorkspaces, type Config } from '../config.ts';
+import { openDatabase, type Database } from '../db/connection.ts';
+import { runMigrations } from '../db/migrate.ts';
+import type { Logger } from '../log.ts';
+import { createProcessor } from './process-job.ts';
+import { openQueueStore, type SyncQueue, type SyncWorker } from './queue.ts';
+import { registerSchedules } from './schedules.ts';
+import { openSharedBudgets } from './shared-budget.ts';
+
+export interface WorkerHandle {
+  backend: 'redis' | 'postgres';
+  queue: SyncQueue;
+  worker: SyncWorker;
+  database: Database;
+  /**
+   * Stops taking jobs, lets each run commit the page it is writing, hands its
+   * job back to the queue, then closes worker, queue, budget store and
+   * database, in reverse order of opening. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * `threetone-sync worker`: migrations, schedules, then jobs until closed.
+ * Several processes may run this against the same Redis (or Postgres) and
+ * database: BullMQ spreads the jobs, the schedules are upserted idempotently,
+ * and the request budget of each key is shared through the store.
+ */
+export async function startWorker(config: Config, log: Logger): Promise<WorkerHandle> {
+  const workspaces = requireWorkspaces(config);
+  const cleanups: (() => Promise<void>)[] = [];
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      for (const cleanup of cleanups.reverse()) {
+        await cleanup().catch((error: unknown) => log.warn({ error: String(error) }, 'error while closing'));
+      }
+    })());
+
+  try {
+    const database = await openDatabase(config, log);
+    cleanups.push(() => database.close());
+    await runMigrations(database);
+
+    const store = openQueueStore(config, database.url);
+    cleanups.push(() => store.close());
+    const queue = store.openQueue();
+    cleanups.push(() => queue.close());
+    await queue.waitUntilReady();
+
+    const budgets = await openSharedBudgets(config, database.url);
+    cleanups.push(() => budgets.close());
+
+    await registerSchedules(queue, config, workspaces, log);
+
+    const worker = store.openWorker(createProcessor({ config, database, budgets, queue, log }), {
+      concurrency: config.worker.concurrency,
+      lockDuration: config.worker.lockMs,
+      stalledInterval: Math.min(30_000, config.worker.lockMs),
+    });
+    // close() waits for active jobs; aborting their signal makes each stop after the page it is writing.
+    worker.on('closing', () => worker.cancelAllJobs('shutting down'));
+    worker.on('failed', (job, error) => log.warn({ jobId: job?.id, workspace: job?.data.workspace, error: error.message }, 'job failed'));
+    worker.on('error', (error) => log.error({ error: error.message }, 'worker error'));
+    cleanups.push(() => worker.close());
+    await worker.waitUntilReady();
+
+    log.info({ backend: store.kind, concurrency: config.worker.concurrency, workspaces: workspaces.length }, 'worker started');
+    return { backend: store.kind, queue, worker, database, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
