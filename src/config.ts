@@ -178,6 +178,12 @@ const envSchema = z.object({
   /** Data folder and port of the embedded Postgres. Defaults .data/postgres and 54329. */
   EMBEDDED_PG_DIR: optionalString.transform((v) => v ?? '.data/postgres'),
   EMBEDDED_PG_PORT: intVar(1024, 65535, 54329),
+  /** The worker's HTTP endpoint (/healthz, /readyz, /metrics, status page, /queues). Port 0 turns it off. Defaults 8080 on 127.0.0.1. */
+  HTTP_PORT: intVar(0, 65535, 8080),
+  HTTP_HOST: optionalString.transform((v) => v ?? '127.0.0.1'),
+  /** Basic-auth credentials of the queue dashboard at /queues; it is not served unless both are set. */
+  QUEUE_BOARD_USER: optionalString,
+  QUEUE_BOARD_PASSWORD: optionalString,
   /** pino level. Default info. */
   LOG_LEVEL: optionalString.pipe(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).optional()).transform((v) => v ?? 'info'),
 });
@@ -211,6 +217,14 @@ export interface WorkerConfig {
   queueSchema: string;
 }
 
+export interface HttpConfig {
+  /** 0: no HTTP endpoint. */
+  port: number;
+  host: string;
+  /** Bull Board credentials; undefined: the dashboard is not served. */
+  board: { user: string; password: string } | undefined;
+}
+
 export interface Config {
   apiKey: string | undefined;
   baseUrl: string;
@@ -218,6 +232,7 @@ export interface Config {
   /** Every workspace the worker syncs. */
   workspaces: WorkspaceConfig[];
   worker: WorkerConfig;
+  http: HttpConfig;
   pageSize: number;
   timeoutMs: number;
   maxAttempts: number;
@@ -260,6 +275,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       queueName: e.QUEUE_NAME,
       queuePrefix: e.QUEUE_PREFIX,
       queueSchema: e.QUEUE_SCHEMA,
+    },
+    http: {
+      port: e.HTTP_PORT,
+      host: e.HTTP_HOST,
+      board: e.QUEUE_BOARD_USER && e.QUEUE_BOARD_PASSWORD ? { user: e.QUEUE_BOARD_USER, password: e.QUEUE_BOARD_PASSWORD } : undefined,
     },
     pageSize: e.THREETONE_PAGE_SIZE,
     timeoutMs: e.THREETONE_TIMEOUT_MS,

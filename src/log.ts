@@ -17,6 +17,11 @@ export const REDACT_PATHS = [
   '*.headers["x-api-key"]',
   'headers.authorization',
   '*.headers.authorization',
+  'workspaces[*].apiKey',
+  '*.workspaces[*].apiKey',
+  'password',
+  '*.password',
+  '*.*.password',
 ];
 
 export interface LoggerOptions {

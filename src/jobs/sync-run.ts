@@ -32,6 +32,8 @@ export interface SyncDeps {
   signal?: AbortSignal;
   /** Called after each committed page (progress display). */
   onPage?: (progress: SyncProgress) => void;
+  /** Called once the run is recorded, succeeded or failed (metrics). */
+  onFinish?: (summary: SyncSummary) => void;
 }
 
 export interface SyncProgress {
@@ -49,9 +51,12 @@ export interface SyncProgress {
 }
 
 export interface SyncSummary extends SyncProgress {
+  kind: RunKind;
   status: 'succeeded' | 'failed';
   error: string | null;
   durationMs: number;
+  /** API responses by HTTP status, or `network` / `timeout`. */
+  apiResponses: Record<string, number>;
 }
 
 /**
@@ -93,6 +98,16 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
       retries: 0,
     };
     const warnDrift = driftWarner(log);
+    const summarize = (status: SyncSummary['status'], error: string | null): SyncSummary => ({
+      ...progress,
+      requests: client.stats.requests,
+      retries: client.stats.retries,
+      kind: target.kind,
+      status,
+      error,
+      durationMs: Date.now() - started,
+      apiResponses: { ...client.stats.byStatus },
+    });
     log.info({ kind: target.kind }, 'sync started');
 
     try {
@@ -129,13 +144,13 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
         // The database itself may be what failed; the next run marks this one abandoned.
         (closeError: unknown) => log.error({ error: describeError(closeError) }, 'could not record the failed run'),
       );
+      deps.onFinish?.(summarize('failed', message));
       throw error;
     }
 
-    progress.requests = client.stats.requests;
-    progress.retries = client.stats.retries;
-    await finishRun(database.db, runId, { status: 'succeeded', error: null, requests: progress.requests, retries: progress.retries });
-    const summary: SyncSummary = { ...progress, status: 'succeeded', error: null, durationMs: Date.now() - started };
+    await finishRun(database.db, runId, { status: 'succeeded', error: null, requests: client.stats.requests, retries: client.stats.retries });
+    const summary = summarize('succeeded', null);
+    deps.onFinish?.(summary);
     const { runId: _id, workspace: _ws, ...counts } = summary;
     log.info(counts, 'sync finished');
     return summary;
