@@ -66,9 +66,10 @@ function buildProgram(): Command {
     .command('sync')
     .description('walk every page of each workspace now, in this process, and store it (exit 0 on success)')
     .option('--workspace <name>', 'only this workspace (default: every configured one)')
-    .option('--enqueue', 'do not sync here: add a one-off job for a running worker to pick up')
-    .option('--full', 'with --enqueue: ask for a full walk')
-    .action(async (opts: { workspace?: string; enqueue?: boolean; full?: boolean }) => {
+    .option('--incremental', 'stop once caught up: every non-final job seen again and INCREMENTAL_QUIET_PAGES pages without changes')
+    .option('--enqueue', 'do not sync here: add a one-off job for a running worker to pick up (incremental unless --full)')
+    .option('--full', 'with --enqueue: ask for a walk of every page')
+    .action(async (opts: { workspace?: string; incremental?: boolean; enqueue?: boolean; full?: boolean }) => {
       const { config, log } = setup();
       const workspaces = opts.workspace ? [findWorkspace(config, opts.workspace)] : requireWorkspaces(config);
       await withDatabase(config, log, async (database) => {
@@ -88,10 +89,31 @@ function buildProgram(): Command {
         }
         const summaries: SyncSummary[] = [];
         for (const workspace of workspaces) {
-          summaries.push(await runSync({ config, database, log }, { workspace: workspace.name, apiKey: workspace.apiKey, kind: 'sync' }));
+          const kind = opts.incremental ? 'incremental' : 'sync';
+          summaries.push(await runSync({ config, database, log }, { workspace: workspace.name, apiKey: workspace.apiKey, kind }));
         }
+        printSummaries(summaries);
+      });
+    });
+
+  program
+    .command('reconcile')
+    .description('walk every page, then mark jobs the API no longer lists as deleted (and undelete ones that came back)')
+    .option('--workspace <name>', 'only this workspace (default: every configured one)')
+    .action(async (opts: { workspace?: string }) => {
+      const { config, log } = setup();
+      const workspaces = opts.workspace ? [findWorkspace(config, opts.workspace)] : requireWorkspaces(config);
+      await withDatabase(config, log, async (database) => {
+        const summaries: SyncSummary[] = [];
+        for (const workspace of workspaces) {
+          summaries.push(await runSync({ config, database, log }, { workspace: workspace.name, apiKey: workspace.apiKey, kind: 'reconcile' }));
+        }
+        printSummaries(summaries);
         process.stdout.write(
-          `${formatTable(summaries as unknown as Record<string, unknown>[], ['runId', 'workspace', 'pages', 'itemsSeen', 'versionsAdded', 'versionsAmended', 'rowsInserted', 'rowsUpdated', 'rejected', 'requests', 'retries', 'durationMs'])}\n`,
+          `\n${formatTable(
+            summaries.map((s) => ({ workspace: s.workspace, ...s.reconcile, drift: s.reconcile ? s.reconcile.storedCount - s.reconcile.apiCount : null })),
+            ['workspace', 'apiCount', 'storedCount', 'drift', 'deleted', 'undeleted'],
+          )}\n`,
         );
       });
     });
@@ -162,6 +184,12 @@ function buildProgram(): Command {
     });
 
   return program;
+}
+
+function printSummaries(summaries: SyncSummary[]): void {
+  process.stdout.write(
+    `${formatTable(summaries as unknown as Record<string, unknown>[], ['runId', 'workspace', 'kind', 'pages', 'itemsSeen', 'versionsAdded', 'versionsAmended', 'rowsInserted', 'rowsUpdated', 'rejected', 'requests', 'retries', 'stopReason', 'durationMs'])}\n`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -148,6 +148,8 @@ const envSchema = z.object({
   /** Request budget per API key. Defaults 100 a minute and 1000 an hour, Threetone's documented limits. */
   THREETONE_REQUESTS_PER_MINUTE: intVar(1, 1_000_000, 100),
   THREETONE_REQUESTS_PER_HOUR: intVar(1, 100_000_000, 1000),
+  /** Incremental syncs stop once every non-final job was seen again and this many pages in a row changed nothing. Default 2. */
+  INCREMENTAL_QUIET_PAGES: intVar(1, 1000, 2),
   /** Postgres URL. Unset: an embedded Postgres under EMBEDDED_PG_DIR. */
   DATABASE_URL: urlVar(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db'),
   /** Several workspaces: JSON `{"name": "api key", ...}`. Unset: THREETONE_WORKSPACE with THREETONE_API_KEY. */
@@ -239,6 +241,7 @@ export interface Config {
   retryBaseDelayMs: number;
   maxRetryAfterMs: number;
   budget: RequestBudgetLimit[];
+  incrementalQuietPages: number;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   embeddedPg: { dir: string; port: number };
@@ -290,6 +293,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       { points: e.THREETONE_REQUESTS_PER_MINUTE, windowMs: 60_000 },
       { points: e.THREETONE_REQUESTS_PER_HOUR, windowMs: 3_600_000 },
     ],
+    incrementalQuietPages: e.INCREMENTAL_QUIET_PAGES,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     embeddedPg: { dir: e.EMBEDDED_PG_DIR, port: e.EMBEDDED_PG_PORT },

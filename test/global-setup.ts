@@ -10,6 +10,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     pgAdminUrl: string;
     pgTemplate: string;
+    /** Pid of the process running this test run: part of every test database's name. */
+    testRunPid: number;
   }
 }
 
@@ -29,9 +31,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
   const template = `threetone_tpl_${process.pid}`;
-  // Databases left by an interrupted earlier run.
-  const stale = await admin<{ datname: string }[]>`select datname from pg_database where datname like 'threetone_t%'`;
-  for (const { datname } of stale) await admin.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  // Databases left by an earlier run that was killed: their names carry the pid of the run that made them.
+  // Another test run may be going on at the same time, so only a dead run's databases are dropped.
+  const ours = await admin<{ datname: string }[]>`select datname from pg_database where datname ~ '^threetone_t(pl)?_[0-9]+'`;
+  for (const { datname } of ours) {
+    const pid = Number(/^threetone_t(?:pl)?_(\d+)/.exec(datname)?.[1]);
+    if (!isAlive(pid)) await admin.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  }
   await admin.unsafe(`CREATE DATABASE "${template}"`);
   const database = await openDatabase({ databaseUrl: databaseUrl(adminUrl, template), embeddedPg: { dir: '', port: 0 } }, silentLogger);
   try {
@@ -41,10 +47,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('pgAdminUrl', adminUrl);
   project.provide('pgTemplate', template);
+  project.provide('testRunPid', process.pid);
 
   return async () => {
     await admin.unsafe(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
     await admin.end();
     await stopEmbedded?.();
   };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

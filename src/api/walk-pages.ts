@@ -18,21 +18,27 @@ export interface WalkedPage {
  */
 export async function* walkPages(
   client: ThreetoneClient,
-  options: { startCursor?: string | null; signal?: AbortSignal } = {},
+  options: {
+    startCursor?: string | null;
+    signal?: AbortSignal;
+    /** Fetch the next page while the caller works on this one. Default true; off when the caller may stop early, to spend no request it will not use. */
+    prefetch?: boolean;
+  } = {},
 ): AsyncGenerator<WalkedPage> {
   const startCursor = options.startCursor ?? null;
   const guard = new CursorGuard(startCursor);
   const ahead = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, ahead.signal]) : ahead.signal;
 
+  const prefetch = options.prefetch ?? true;
   let cursor = startCursor;
-  let pending: Promise<Awaited<ReturnType<ThreetoneClient['fetchPage']>>> | undefined = client.fetchPage(cursor, signal);
+  let pending: Promise<Awaited<ReturnType<ThreetoneClient['fetchPage']>>> | undefined;
   try {
-    for (let number = 1; pending; number++) {
-      const page = await pending;
+    for (let number = 1; cursor !== null || number === 1; number++) {
+      const page = await (pending ?? client.fetchPage(cursor, signal));
       pending = undefined;
       const nextCursor = guard.next(page);
-      if (nextCursor !== null) {
+      if (nextCursor !== null && prefetch) {
         pending = client.fetchPage(nextCursor, signal);
         // It may fail (or be aborted) while the caller is still busy with this page; it is awaited
         // on the next turn, but Node would call an unawaited rejection unhandled before that.

@@ -58,6 +58,16 @@ export const syncRuns = pgTable(
     rejected: integer().notNull().default(0),
     requests: integer().notNull().default(0),
     retries: integer().notNull().default(0),
+    /** Jobs marked deleted / brought back by this run (reconciliation marks; any run undeletes what it sees). */
+    deleted: integer().notNull().default(0),
+    undeleted: integer().notNull().default(0),
+    /** Reconciliation: distinct jobs the API listed, and how many we held as live before marking deletes. */
+    api_count: integer(),
+    stored_count: integer(),
+    /** `end` (walked every page), `caught_up` (incremental early stop), `error`, `interrupted`. */
+    stop_reason: text(),
+    /** 1 + how many times a later attempt resumed this run from its cursor. */
+    attempts: integer().notNull().default(1),
     /** Cursor of the next page not yet committed; null once the walk is complete. */
     next_cursor: text(),
     error: text(),
@@ -111,4 +121,18 @@ export const rejectedRecords = pgTable(
     received_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('rejected_records_run_idx').on(t.run_id)],
+);
+
+/**
+ * Ids a reconciliation has seen so far, written with each page. Unlogged (no
+ * WAL): it is scratch space, emptied when the run ends, and a crash only
+ * loses what the next reconciliation rebuilds.
+ */
+export const reconcileSeen = pgTable(
+  'reconcile_seen',
+  {
+    run_id: bigint({ mode: 'number' }).notNull(),
+    id: text().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.run_id, t.id] })],
 );

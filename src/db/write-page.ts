@@ -13,6 +13,8 @@ export interface PageWrite {
   itemsSeen: number;
   /** Saved with the page so a resumed run continues after it; null when this was the last page. */
   nextCursor: string | null;
+  /** Reconciliation only: every id the API listed on this page (rejected items with an id included). */
+  seenIds?: string[];
 }
 
 export interface PageWriteResult {
@@ -73,6 +75,10 @@ INSERT INTO rejected_records (run_id, workspace, page, item_id, reason, raw)
 SELECT $1, $2, $3, item_id, reason, raw FROM jsonb_to_recordset($4::text::jsonb) AS t(item_id text, reason text, raw text)
 `;
 
+const RECORD_SEEN = `
+INSERT INTO reconcile_seen (run_id, id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING
+`;
+
 const ADVANCE_RUN = `
 UPDATE sync_runs SET
   pages = pages + 1,
@@ -99,6 +105,9 @@ export async function writePage(sql: postgres.Sql, write: PageWrite): Promise<Pa
     if (write.rejected.length > 0) {
       const rejected = write.rejected.map((r) => ({ item_id: r.itemId, reason: r.reason, raw: JSON.stringify(r.raw) ?? 'undefined' }));
       await tx.unsafe(INSERT_REJECTED, [write.runId, write.workspace, write.page, JSON.stringify(rejected)], { prepare: true });
+    }
+    if (write.seenIds && write.seenIds.length > 0) {
+      await tx.unsafe(RECORD_SEEN, [write.runId, write.seenIds], { prepare: true });
     }
     const advanced = await tx.unsafe(
       ADVANCE_RUN,

@@ -6,10 +6,16 @@ import type { RunKind } from '../db/runs/start-run.ts';
  */
 export interface SyncJobData {
   workspace: string;
-  kind: RunKind;
+  kind: 'sync' | 'reconcile';
   trigger: 'schedule' | 'manual';
-  /** Asked for a full walk (`sync --enqueue --full`); every walk is full until incremental sync lands. */
+  /** A sync walks incrementally unless asked for every page (`sync --enqueue --full`). */
   full?: boolean;
+}
+
+/** The run a job asks for. */
+export function runKindOf(data: Pick<SyncJobData, 'kind' | 'full'>): RunKind {
+  if (data.kind === 'reconcile') return 'reconcile';
+  return data.full ? 'sync' : 'incremental';
 }
 
 /** `tick`: fired by a schedule, enqueues a `run` unless one is pending. `run`: one sync. */

@@ -1,15 +1,12 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { findWorkspace, type Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
-import { ApiAuthError } from '../errors/ApiAuthError.ts';
 import { ApiHttpError } from '../errors/ApiHttpError.ts';
-import { ApiRequestRejectedError } from '../errors/ApiRequestRejectedError.ts';
-import { ConfigError } from '../errors/ConfigError.ts';
-import { CursorError } from '../errors/CursorError.ts';
 import { describeError } from '../errors/describe-error.ts';
+import { isPermanent } from '../errors/is-permanent.ts';
 import { SyncLockedError } from '../errors/SyncLockedError.ts';
 import type { Logger } from '../log.ts';
-import type { SyncJobData } from './job-data.ts';
+import { runKindOf, type SyncJobData } from './job-data.ts';
 import type { SyncQueue, SyncProcessor } from './queue.ts';
 import { enqueueRun } from './schedules.ts';
 import type { SharedBudgets } from './shared-budget.ts';
@@ -47,7 +44,7 @@ export function createProcessor(deps: ProcessorDeps): SyncProcessor {
       const workspace = findWorkspace(deps.config, job.data.workspace);
       const summary = await runSync(
         { config: deps.config, database: deps.database, log, budget: deps.budgets.forKey(workspace.apiKey), signal },
-        { workspace: workspace.name, apiKey: workspace.apiKey, kind: job.data.kind },
+        { workspace: workspace.name, apiKey: workspace.apiKey, kind: runKindOf(job.data) },
       );
       return summary;
     } catch (error) {
@@ -74,13 +71,4 @@ function delayFor(error: unknown): number | undefined {
   const last = error instanceof Error && error.cause instanceof ApiHttpError ? error.cause : undefined;
   if (last?.status === 429 && last.retryAfterMs !== undefined) return last.retryAfterMs;
   return undefined;
-}
-
-function isPermanent(error: unknown): boolean {
-  return (
-    error instanceof ApiAuthError ||
-    error instanceof ApiRequestRejectedError ||
-    error instanceof CursorError ||
-    error instanceof ConfigError
-  );
 }

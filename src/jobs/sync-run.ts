@@ -3,17 +3,24 @@ import { keyFingerprint } from '../api/key-fingerprint.ts';
 import { createMemoryBudget, type RequestBudget } from '../api/request-budget.ts';
 import { DEFAULT_RETRY } from '../api/retry-policy.ts';
 import { validateItems, type DriftNote } from '../api/validate.ts';
-import { walkPages } from '../api/walk-pages.ts';
+import { walkPages, type WalkedPage } from '../api/walk-pages.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { toPageRows } from '../db/page-rows.ts';
 import { abandonRuns } from '../db/runs/abandon-runs.ts';
-import { finishRun } from '../db/runs/finish-run.ts';
+import { clearStaleSeen, finishReconcile, type ReconcileCounts } from '../db/runs/finish-reconcile.ts';
+import { finishRun, type StopReason } from '../db/runs/finish-run.ts';
+import { hasCompleteWalk } from '../db/runs/has-complete-walk.ts';
+import { nonFinalIds } from '../db/runs/non-final-ids.ts';
+import { resumeRun } from '../db/runs/resume-run.ts';
 import { startRun, type RunKind } from '../db/runs/start-run.ts';
 import { lockWorkspace } from '../db/workspace-lock.ts';
 import { writePage } from '../db/write-page.ts';
+import { ApiRequestRejectedError } from '../errors/ApiRequestRejectedError.ts';
 import { describeError } from '../errors/describe-error.ts';
+import { isPermanent } from '../errors/is-permanent.ts';
 import type { Logger } from '../log.ts';
+import { IncrementalStop } from './incremental-stop.ts';
 
 export interface SyncTarget {
   workspace: string;
@@ -39,6 +46,7 @@ export interface SyncDeps {
 export interface SyncProgress {
   runId: number;
   workspace: string;
+  /** Pages and items of this attempt (a resumed run's row also counts earlier attempts). */
   pages: number;
   itemsSeen: number;
   versionsAdded: number;
@@ -54,15 +62,21 @@ export interface SyncSummary extends SyncProgress {
   kind: RunKind;
   status: 'succeeded' | 'failed';
   error: string | null;
+  stopReason: StopReason;
+  /** The cursor this attempt resumed from, when it continued an earlier attempt. */
+  resumed: boolean;
   durationMs: number;
   /** API responses by HTTP status, or `network` / `timeout`. */
   apiResponses: Record<string, number>;
+  /** Reconciliation only. */
+  reconcile?: ReconcileCounts;
 }
 
 /**
- * One run, top to bottom: lock the workspace → open a run record → walk the
- * API's pages → validate each → write each page in its own transaction →
- * close the run record. Throws after recording the failure.
+ * One run, top to bottom: lock the workspace → open (or resume) a run record
+ * → walk the API's pages → validate each → write each page in its own
+ * transaction → for a reconciliation, mark deletes → close the run record.
+ * Throws after recording the failure.
  */
 export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncSummary> {
   const { config, database, signal } = deps;
@@ -71,8 +85,10 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
   try {
     const abandoned = await abandonRuns(database.db, target.workspace);
     if (abandoned.length > 0) deps.log.warn({ workspace: target.workspace, runIds: abandoned }, 'marked runs of a stopped process as failed');
-
-    const runId = await startRun(database.db, target.workspace, target.kind);
+    // An incremental run is cheap to redo and its stop rule needs the whole walk's view, so it never resumes.
+    const resumed = target.kind === 'incremental' ? undefined : await resumeRun(database.sql, target.workspace, target.kind);
+    if (target.kind === 'reconcile') await clearStaleSeen(database.sql);
+    const runId = resumed?.runId ?? (await startRun(database.db, target.workspace, target.kind));
     const log = deps.log.child({ runId, workspace: target.workspace });
     const client = new ThreetoneClient({
       baseUrl: config.baseUrl,
@@ -97,59 +113,116 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
       requests: 0,
       retries: 0,
     };
-    const warnDrift = driftWarner(log);
-    const summarize = (status: SyncSummary['status'], error: string | null): SyncSummary => ({
+    const summarize = (status: SyncSummary['status'], error: string | null, stopReason: StopReason, reconcile?: ReconcileCounts): SyncSummary => ({
       ...progress,
       requests: client.stats.requests,
       retries: client.stats.retries,
       kind: target.kind,
       status,
       error,
+      stopReason,
+      resumed: resumed !== undefined,
       durationMs: Date.now() - started,
       apiResponses: { ...client.stats.byStatus },
+      ...(reconcile ? { reconcile } : {}),
     });
-    log.info({ kind: target.kind }, 'sync started');
+    const warnDrift = driftWarner(log);
+    const stopRule =
+      target.kind === 'incremental' && (await hasCompleteWalk(database.db, target.workspace))
+        ? new IncrementalStop(await nonFinalIds(database.db, target.workspace), config.incrementalQuietPages)
+        : undefined;
+    log.info({ kind: target.kind, resumedFromPage: resumed ? resumed.pages + 1 : undefined }, 'sync started');
 
+    /** Validates and commits one page; true when an incremental walk may stop after it. */
+    const commitPage = async (page: WalkedPage, pageNumber: number): Promise<boolean> => {
+      const { valid, rejected, drift } = validateItems(page.items);
+      warnDrift(drift);
+      const written = await writePage(database.sql, {
+        runId,
+        workspace: target.workspace,
+        page: pageNumber,
+        rows: toPageRows(valid),
+        rejected,
+        itemsSeen: page.items.length,
+        nextCursor: page.nextCursor,
+        seenIds:
+          target.kind === 'reconcile'
+            ? [...valid.map((v) => v.item.id), ...rejected.flatMap((r) => (r.itemId === null ? [] : [r.itemId]))]
+            : undefined,
+      });
+      progress.pages++;
+      progress.itemsSeen += page.items.length;
+      progress.versionsAdded += written.versionsAdded;
+      progress.versionsAmended += written.versionsAmended;
+      progress.rowsInserted += written.rowsInserted;
+      progress.rowsUpdated += written.rowsUpdated;
+      progress.rejected += rejected.length;
+      progress.requests = client.stats.requests;
+      progress.retries = client.stats.retries;
+      if (rejected.length > 0) log.warn({ page: pageNumber, rejected: rejected.length, firstReason: rejected[0]?.reason }, 'items rejected');
+      log.debug({ page: pageNumber, items: page.items.length, ...written }, 'page committed');
+      deps.onPage?.({ ...progress });
+      if (signal?.aborted) throw signal.reason ?? new Error('sync interrupted');
+      return stopRule?.afterPage(
+        valid.map((v) => v.item.id),
+        written.versionsAdded + written.versionsAmended,
+      ) ?? false;
+    };
+
+    let stopReason: StopReason = 'end';
+    let reconcile: ReconcileCounts | undefined;
     try {
-      for await (const page of walkPages(client, { signal })) {
-        const { valid, rejected, drift } = validateItems(page.items);
-        warnDrift(drift);
-        const written = await writePage(database.sql, {
-          runId,
-          workspace: target.workspace,
-          page: page.number,
-          rows: toPageRows(valid),
-          rejected,
-          itemsSeen: page.items.length,
-          nextCursor: page.nextCursor,
-        });
-        progress.pages++;
-        progress.itemsSeen += page.items.length;
-        progress.versionsAdded += written.versionsAdded;
-        progress.versionsAmended += written.versionsAmended;
-        progress.rowsInserted += written.rowsInserted;
-        progress.rowsUpdated += written.rowsUpdated;
-        progress.rejected += rejected.length;
-        progress.requests = client.stats.requests;
-        progress.retries = client.stats.retries;
-        if (rejected.length > 0) log.warn({ page: page.number, rejected: rejected.length, firstReason: rejected[0]?.reason }, 'items rejected');
-        log.debug({ page: page.number, items: page.items.length, ...written }, 'page committed');
-        deps.onPage?.({ ...progress });
-        if (signal?.aborted) throw signal.reason ?? new Error('sync interrupted');
+      let startCursor = resumed?.cursor ?? null;
+      const firstPage = (resumed?.pages ?? 0) + 1;
+      for (;;) {
+        const committedBefore = progress.pages;
+        try {
+          for await (const page of walkPages(client, { startCursor, signal, prefetch: stopRule === undefined })) {
+            if (await commitPage(page, firstPage + progress.pages)) {
+              stopReason = 'caught_up';
+              break;
+            }
+          }
+          break;
+        } catch (error) {
+          const cursorRejected = startCursor !== null && progress.pages === committedBefore && error instanceof ApiRequestRejectedError;
+          if (!cursorRejected) throw error;
+          log.warn({ error: describeError(error) }, 'the API rejected the saved cursor; walking again from the top');
+          startCursor = null;
+        }
       }
+      if (stopRule && stopReason === 'end' && stopRule.pending > 0) {
+        log.info({ unseenNonFinal: stopRule.pending }, 'incremental walk read every page: some non-final jobs are no longer listed (reconciliation will mark them)');
+      }
+      if (target.kind === 'reconcile') reconcile = await finishReconcile(database.sql, runId, target.workspace);
     } catch (error) {
-      const message = signal?.aborted ? `interrupted (${describeError(signal.reason)}); the next attempt walks again` : describeError(error);
+      const interrupted = signal?.aborted === true;
+      const message = interrupted ? `interrupted (${describeError(signal?.reason)}); the next attempt resumes after the last committed page` : describeError(error);
       log.error({ error: message }, 'sync failed');
-      await finishRun(database.db, runId, { status: 'failed', error: message, requests: client.stats.requests, retries: client.stats.retries }).catch(
+      await finishRun(database.db, runId, {
+        status: 'failed',
+        error: message,
+        requests: client.stats.requests,
+        retries: client.stats.retries,
+        stopReason: interrupted ? 'interrupted' : 'error',
+        resumable: !isPermanent(error),
+      }).catch(
         // The database itself may be what failed; the next run marks this one abandoned.
         (closeError: unknown) => log.error({ error: describeError(closeError) }, 'could not record the failed run'),
       );
-      deps.onFinish?.(summarize('failed', message));
+      deps.onFinish?.(summarize('failed', message, interrupted ? 'interrupted' : 'error'));
       throw error;
     }
 
-    await finishRun(database.db, runId, { status: 'succeeded', error: null, requests: client.stats.requests, retries: client.stats.retries });
-    const summary = summarize('succeeded', null);
+    await finishRun(database.db, runId, {
+      status: 'succeeded',
+      error: null,
+      requests: client.stats.requests,
+      retries: client.stats.retries,
+      stopReason,
+      resumable: true,
+    });
+    const summary = summarize('succeeded', null, stopReason, reconcile);
     deps.onFinish?.(summary);
     const { runId: _id, workspace: _ws, ...counts } = summary;
     log.info(counts, 'sync finished');

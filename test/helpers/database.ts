@@ -14,7 +14,7 @@ export interface TestDatabase extends Database {
 /** A fresh, migrated database owned by one test (or file). */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl');
-  const name = `threetone_t_${randomBytes(6).toString('hex')}`;
+  const name = `threetone_t_${inject('testRunPid')}_${randomBytes(6).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
   try {
     await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE "${inject('pgTemplate')}"`);

@@ -1,7 +1,8 @@
 import type { Db } from '../connection.ts';
 import { syncRuns } from '../schema.ts';
 
-export type RunKind = 'sync' | 'reconcile';
+/** `sync`: every page. `incremental`: stops once caught up. `reconcile`: every page, then marks deletes. */
+export type RunKind = 'sync' | 'incremental' | 'reconcile';
 
 /** Opens a `running` row; its id ties every page, version and rejected item to this run. */
 export async function startRun(db: Db, workspace: string, kind: RunKind): Promise<number> {

@@ -1,0 +1,14 @@
+import { ApiAuthError } from './ApiAuthError.ts';
+import { ApiRequestRejectedError } from './ApiRequestRejectedError.ts';
+import { ConfigError } from './ConfigError.ts';
+import { CursorError } from './CursorError.ts';
+
+/** Failures that a retry would repeat: the key, the request, the API's pagination or our config must change first. */
+export function isPermanent(error: unknown): boolean {
+  return (
+    error instanceof ApiAuthError ||
+    error instanceof ApiRequestRejectedError ||
+    error instanceof CursorError ||
+    error instanceof ConfigError
+  );
+}
