@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { findWorkspace, loadConfig, requireWorkspaces, type Config } from './config.ts';
 import { ConfigError } from './errors/ConfigError.ts';
 import { describeError } from './errors/describe-error.ts';
@@ -14,6 +14,9 @@ import { startWorker } from './jobs/worker.ts';
 import { runDemo } from './demo.ts';
 import { runSimulatorCli } from './api/simulator/index.ts';
 import { formatTable } from './util/table.ts';
+import { loadReportData } from './report/queries.ts';
+import { renderReport } from './report/render.ts';
+import { writeFile } from 'node:fs/promises';
 
 /** Exit codes: 0 done, 1 the command failed, 2 bad configuration or usage. */
 const EXIT_FAILED = 1;
@@ -29,6 +32,16 @@ const fraction = (value: string) => {
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be a number from 0 to 1');
   return n;
 };
+
+function durationMs(text: string): number {
+  const match = /^(\d+)(h|d)$/.exec(text);
+  return Number(match?.[1]) * (match?.[2] === 'h' ? 3_600_000 : 86_400_000);
+}
+
+function parseSince(value: string): string {
+  if (!/^\d+(h|d)$/.test(value)) throw new InvalidArgumentError('must be a number of hours or days, like 12h or 30d');
+  return value;
+}
 
 /** Config and logger for a command; opened lazily so `--help` works without any environment. */
 function setup(): { config: Config; log: Logger } {
@@ -49,6 +62,8 @@ function buildProgram(): Command {
   const program = new Command('threetone-sync')
     .description('Keeps a Postgres copy of a Threetone workspace\'s batch-calling jobs, with every version they went through.')
     .showHelpAfterError()
+    // Usage errors reach main() like any other, so they get exit code 2.
+    .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
 
   program
@@ -149,6 +164,21 @@ function buildProgram(): Command {
     });
 
   program
+    .command('report')
+    .description('write a self-contained HTML page with charts: jobs per day by status, finish rate per agent, sync freshness')
+    .option('--since <duration>', 'jobs created within this period (e.g. 7d, 30d, 12h)', parseSince, '30d')
+    .option('--out <file>', 'where to write the page', 'report.html')
+    .action(async (opts: { since: string; out: string }) => {
+      const { config, log } = setup();
+      await withDatabase(config, log, async (database) => {
+        const since = new Date(Date.now() - durationMs(opts.since));
+        const html = renderReport(await loadReportData(database.db, since));
+        await writeFile(opts.out, html);
+        process.stdout.write(`report written to ${opts.out} (${Math.round(html.length / 1024)} KiB)\n`);
+      });
+    });
+
+  program
     .command('simulate')
     .description('serve a simulated Threetone API on loopback (for tests, demos and benchmarks)')
     .option('--port <port>', 'port to listen on (0: any free port)', integer('--port', 0, 65535), 4010)
@@ -196,7 +226,10 @@ async function main(): Promise<void> {
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed the usage error or the help.
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT_CONFIG;
+    } else if (error instanceof ConfigError) {
       for (const problem of error.problems) process.stderr.write(`config: ${problem}\n`);
       process.exitCode = EXIT_CONFIG;
     } else {

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/api/simulator/index.ts';
@@ -55,6 +58,29 @@ describe('threetone-sync CLI', () => {
     expect(JSON.parse(status.stdout)[0]).toMatchObject({ workspace: 'cli', status: 'succeeded', items_seen: 700 });
     const table = await cli(['status'], env);
     expect(table.stdout).toMatch(/^workspace\s+id\s+kind\s+status/);
+  });
+
+  it('reconciles and writes a self-contained HTML report', async () => {
+    const reconcile = await cli(['reconcile'], env);
+    expect(reconcile.code).toBe(0);
+    expect(reconcile.stdout).toMatch(/apiCount\s+storedCount\s+drift\s+deleted\s+undeleted/);
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'report-')), 'report.html');
+    const report = await cli(['report', '--since', '400d', '--out', out], env);
+    expect(report.code).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<h2>cli</h2>');
+    expect(html.match(/<svg /g)?.length).toBe(2);
+    expect(html).toContain('Sync freshness');
+    // Self-contained: nothing to fetch.
+    expect(html).not.toMatch(/(src|href)=["']?https?:/);
+    expect(html).not.toContain('<script');
+  });
+
+  it('rejects a malformed --since with a usage error', async () => {
+    const result = await cli(['report', '--since', 'a month'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/must be a number of hours or days/);
   });
 
   it('exits 2 with one line per configuration problem', async () => {
