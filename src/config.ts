@@ -139,6 +139,8 @@ const envSchema = z.object({
   THREETONE_PAGE_SIZE: intVar(1, 500, 500),
   /** Per-request timeout in ms (headers and body). Default 30000. */
   THREETONE_TIMEOUT_MS: intVar(100, 600_000, 30_000),
+  /** Largest response body read, in bytes; a larger one fails the run unread. Default 52428800 (50 MiB; a 500-item page is well under 1 MiB). */
+  THREETONE_MAX_BODY_BYTES: intVar(1024, 1_073_741_824, 52_428_800),
   /** Attempts per request before the run fails. Default 6. */
   THREETONE_MAX_ATTEMPTS: intVar(1, 100, 6),
   /** First retry backoff step in ms (doubles per attempt, full jitter, capped at 30 s). Default 500. */
@@ -237,6 +239,7 @@ export interface Config {
   http: HttpConfig;
   pageSize: number;
   timeoutMs: number;
+  maxBodyBytes: number;
   maxAttempts: number;
   retryBaseDelayMs: number;
   maxRetryAfterMs: number;
@@ -251,13 +254,14 @@ export interface Config {
 /** Parses the environment once; throws ConfigError listing every problem, one line each. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? 'environment');
-      return `${name} ${issue.message}`;
-    });
-    throw new ConfigError(problems);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')} ${issue.message}`);
+  // The API key travels in a header: it must only ever go to a server whose certificate was checked.
+  if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
+    problems.push('NODE_TLS_REJECT_UNAUTHORIZED=0 turns off TLS certificate checks, which would expose the API key: unset it');
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     apiKey: e.THREETONE_API_KEY,
@@ -286,6 +290,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     pageSize: e.THREETONE_PAGE_SIZE,
     timeoutMs: e.THREETONE_TIMEOUT_MS,
+    maxBodyBytes: e.THREETONE_MAX_BODY_BYTES,
     maxAttempts: e.THREETONE_MAX_ATTEMPTS,
     retryBaseDelayMs: e.THREETONE_RETRY_BASE_MS,
     maxRetryAfterMs: e.THREETONE_MAX_RETRY_AFTER_MS,

@@ -1,6 +1,7 @@
 import type { Logger } from '../log.ts';
 import { ApiAuthError } from '../errors/ApiAuthError.ts';
 import { ApiBodyError } from '../errors/ApiBodyError.ts';
+import { ApiBodyTooLargeError } from '../errors/ApiBodyTooLargeError.ts';
 import { ApiError } from '../errors/ApiError.ts';
 import { ApiHttpError } from '../errors/ApiHttpError.ts';
 import { ApiNetworkError } from '../errors/ApiNetworkError.ts';
@@ -22,6 +23,8 @@ export interface ApiClientOptions {
   pageSize: number;
   /** Per request, covering headers and body. */
   timeoutMs: number;
+  /** Larger bodies are refused unread. */
+  maxBodyBytes: number;
   retry: RetryOptions;
   budget: RequestBudget;
   log: Logger;
@@ -95,9 +98,10 @@ export class ThreetoneClient {
         headers: { 'x-api-key': this.options.apiKey, accept: 'application/json' },
         signal,
       });
-      text = await response.text();
+      text = await readBody(response, this.options.maxBodyBytes, req);
     } catch (cause) {
       if (abort?.aborted) throw abort.reason;
+      if (cause instanceof ApiBodyTooLargeError) throw cause;
       const timedOut = timeout.aborted;
       this.count(timedOut ? 'timeout' : 'network');
       throw new ApiNetworkError(req, timedOut, cause);
@@ -133,6 +137,32 @@ export class ThreetoneClient {
   private count(key: string): void {
     this.stats.byStatus[key] = (this.stats.byStatus[key] ?? 0) + 1;
   }
+}
+
+/** The body as text, refusing to buffer more than `maxBytes` (checked against Content-Length first, then as it streams). */
+async function readBody(response: Response, maxBytes: number, req: { method: string; url: string }): Promise<string> {
+  const tooLarge = () => new ApiBodyTooLargeError({ ...req, status: response.status }, maxBytes);
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!response.body) return '';
+  const decoder = new TextDecoder();
+  const reader = response.body.getReader();
+  let received = 0;
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {

@@ -67,12 +67,17 @@ function idOf(raw: unknown): string | null {
   return typeof id === 'string' && id.length > 0 && id.length <= 200 && unstorableString(id) === undefined ? id : null;
 }
 
+const MAX_DEPTH = 64;
+
 /**
  * Postgres text and jsonb cannot hold NUL or unpaired UTF-16 surrogates; one
  * such string would fail the whole page's statement, so the item is rejected
  * up front instead (its raw JSON is kept, escaped, in rejected_records).
+ * Absurdly deep nesting is refused for the same reason.
  */
-export function unstorableString(value: unknown, path = ''): string | undefined {
+export function unstorableString(value: unknown, path = '', depth = 0): string | undefined {
+  // Deeper nesting than any real item has; Postgres' jsonb parser (and this walk) would run out of stack.
+  if (depth > MAX_DEPTH) return `${path}: nested deeper than ${MAX_DEPTH} levels`;
   if (typeof value === 'string') {
     if (value.includes('\u0000')) return `${path || 'value'}: contains a NUL character, which Postgres cannot store`;
     if (!value.isWellFormed()) return `${path || 'value'}: contains an unpaired surrogate, which Postgres cannot store`;
@@ -80,14 +85,14 @@ export function unstorableString(value: unknown, path = ''): string | undefined 
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = unstorableString(value[i], `${path}[${i}]`);
+      const found = unstorableString(value[i], `${path}[${i}]`, depth + 1);
       if (found) return found;
     }
     return undefined;
   }
   if (value !== null && typeof value === 'object') {
     for (const [key, child] of Object.entries(value)) {
-      const found = unstorableString(key, path ? `${path}.<key>` : '<key>') ?? unstorableString(child, path ? `${path}.${key}` : key);
+      const found = unstorableString(key, path ? `${path}.<key>` : '<key>', depth + 1) ?? unstorableString(child, path ? `${path}.${key}` : key, depth + 1);
       if (found) return found;
     }
   }

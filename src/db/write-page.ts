@@ -103,7 +103,7 @@ export async function writePage(sql: postgres.Sql, write: PageWrite): Promise<Pa
       result = row ?? NOTHING;
     }
     if (write.rejected.length > 0) {
-      const rejected = write.rejected.map((r) => ({ item_id: r.itemId, reason: r.reason, raw: JSON.stringify(r.raw) ?? 'undefined' }));
+      const rejected = write.rejected.map((r) => ({ item_id: r.itemId, reason: r.reason, raw: rawText(r.raw) }));
       await tx.unsafe(INSERT_REJECTED, [write.runId, write.workspace, write.page, JSON.stringify(rejected)], { prepare: true });
     }
     if (write.seenIds && write.seenIds.length > 0) {
@@ -120,4 +120,22 @@ export async function writePage(sql: postgres.Sql, write: PageWrite): Promise<Pa
     }
     return result;
   });
+}
+
+const RAW_DEPTH = 64;
+
+/**
+ * The rejected item's JSON text. JSON.stringify overflows the stack on very
+ * deep nesting (which is one reason such items are rejected), so anything
+ * nested deeper than RAW_DEPTH is cut and marked.
+ */
+export function rawText(raw: unknown): string {
+  return JSON.stringify(cutDeep(raw, 0)) ?? 'undefined';
+}
+
+function cutDeep(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= RAW_DEPTH) return '[cut: nested too deep]';
+  if (Array.isArray(value)) return value.map((v) => cutDeep(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cutDeep(v, depth + 1)]));
 }

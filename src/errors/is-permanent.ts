@@ -1,4 +1,5 @@
 import { ApiAuthError } from './ApiAuthError.ts';
+import { ApiBodyTooLargeError } from './ApiBodyTooLargeError.ts';
 import { ApiRequestRejectedError } from './ApiRequestRejectedError.ts';
 import { ConfigError } from './ConfigError.ts';
 import { CursorError } from './CursorError.ts';
@@ -7,6 +8,7 @@ import { CursorError } from './CursorError.ts';
 export function isPermanent(error: unknown): boolean {
   return (
     error instanceof ApiAuthError ||
+    error instanceof ApiBodyTooLargeError ||
     error instanceof ApiRequestRejectedError ||
     error instanceof CursorError ||
     error instanceof ConfigError

@@ -74,3 +74,34 @@ export function runJobOptions(config: Pick<Config, 'worker'>): JobsOptions {
     removeOnFail: { count: w.keepFailed },
   };
 }
+
+/**
+ * Fails fast, with the variable to fix, when Redis does not answer. The
+ * queue's own clients retry forever (right for an outage mid-run, wrong for a
+ * typo in REDIS_URL at start).
+ */
+export async function checkRedis(redisUrl: string, timeoutMs = 3000): Promise<void> {
+  const client = new Redis(redisUrl, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  // The socket's own error (ECONNREFUSED, ENOTFOUND…) says more than the "Connection is closed" that connect() rejects with.
+  let socketError: Error | undefined;
+  client.on('error', (error: Error) => (socketError ??= error));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (cause) {
+    const reason = socketError ?? (cause as Error);
+    throw new Error(`cannot reach Redis at ${redactRedisUrl(redisUrl)}: ${reason.message}; check REDIS_URL`, { cause: reason });
+  } finally {
+    client.disconnect();
+  }
+}
+
+function redactRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparsable url>';
+  }
+}

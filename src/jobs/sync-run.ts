@@ -95,6 +95,7 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
       apiKey: target.apiKey,
       pageSize: config.pageSize,
       timeoutMs: config.timeoutMs,
+      maxBodyBytes: config.maxBodyBytes,
       retry: { ...DEFAULT_RETRY, maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseDelayMs, maxRetryAfterMs: config.maxRetryAfterMs },
       budget: deps.budget ?? createMemoryBudget(config.budget, keyFingerprint(target.apiKey)),
       log,

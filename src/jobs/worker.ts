@@ -3,7 +3,7 @@ import { openDatabase, type Database } from '../db/connection.ts';
 import { runMigrations } from '../db/migrate.ts';
 import type { Logger } from '../log.ts';
 import { createProcessor } from './process-job.ts';
-import { openQueueStore, type SyncQueue, type SyncWorker } from './queue.ts';
+import { checkRedis, openQueueStore, type SyncQueue, type SyncWorker } from './queue.ts';
 import { registerSchedules } from './schedules.ts';
 import { openSharedBudgets } from './shared-budget.ts';
 
@@ -38,6 +38,8 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     })());
 
   try {
+    // Before anything is written: a wrong REDIS_URL should fail here, not after migrations.
+    if (config.redisUrl) await checkRedis(config.redisUrl);
     const database = await openDatabase(config, log);
     cleanups.push(() => database.close());
     await runMigrations(database);
