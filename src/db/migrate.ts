@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
 import type { Database } from './connection.ts';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -9,21 +10,17 @@ const MIGRATION_LOCK = 7_345_001;
 
 /**
  * Applies the committed migrations. Several workers may start at once, so the
- * migration runs while one connection of the raw client holds an advisory
- * lock; latecomers wait, then find nothing left to do. (The migration itself
- * goes through drizzle's own client: wrapping the raw client in drizzle would
- * rewire its serializers.)
+ * migration runs while another session holds an advisory lock; latecomers
+ * wait, then find nothing left to do.
  */
-export async function runMigrations(database: Pick<Database, 'db' | 'sql'>): Promise<void> {
-  const lock = await database.sql.reserve();
+export async function runMigrations(database: Pick<Database, 'db' | 'url'>): Promise<void> {
+  // A one-connection client of its own, not a reserved pool connection (see workspace-lock.ts).
+  const lock = postgres(database.url, { max: 1, idle_timeout: 0, max_lifetime: null, onnotice: () => undefined });
   try {
     await lock`select pg_advisory_lock(${MIGRATION_LOCK})`;
-    try {
-      await migrate(database.db, { migrationsFolder: MIGRATIONS_FOLDER });
-    } finally {
-      await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`;
-    }
+    await migrate(database.db, { migrationsFolder: MIGRATIONS_FOLDER });
   } finally {
-    lock.release();
+    // Ending the session releases the lock.
+    await lock.end({ timeout: 5 });
   }
 }

@@ -10,7 +10,7 @@ import { runKindOf, type SyncJobData } from './job-data.ts';
 import type { SyncQueue, SyncProcessor } from './queue.ts';
 import { enqueueRun } from './schedules.ts';
 import type { SharedBudgets } from './shared-budget.ts';
-import { runSync } from './sync-run.ts';
+import { runSync, type SyncSummary } from './sync-run.ts';
 
 /** How long a run waits when another process holds its workspace (e.g. a sync meets the nightly reconciliation). */
 export const LOCKED_RETRY_MS = 30_000;
@@ -21,6 +21,8 @@ export interface ProcessorDeps {
   budgets: SharedBudgets;
   queue: SyncQueue;
   log: Logger;
+  /** Every finished run, succeeded or failed (metrics). */
+  onFinish?: (summary: SyncSummary) => void;
 }
 
 /**
@@ -43,7 +45,7 @@ export function createProcessor(deps: ProcessorDeps): SyncProcessor {
     try {
       const workspace = findWorkspace(deps.config, job.data.workspace);
       const summary = await runSync(
-        { config: deps.config, database: deps.database, log, budget: deps.budgets.forKey(workspace.apiKey), signal },
+        { config: deps.config, database: deps.database, log, budget: deps.budgets.forKey(workspace.apiKey), signal, onFinish: deps.onFinish },
         { workspace: workspace.name, apiKey: workspace.apiKey, kind: runKindOf(job.data) },
       );
       return summary;

@@ -10,6 +10,8 @@ import {
 } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
+import { redactUrl } from '../db/connection.ts';
+import { pingRedis } from '../util/ping-redis.ts';
 import type { SyncJobData } from './job-data.ts';
 
 // Job types fixed, backend left open: the same code drives Redis and Postgres. Names are `string`
@@ -81,27 +83,9 @@ export function runJobOptions(config: Pick<Config, 'worker'>): JobsOptions {
  * typo in REDIS_URL at start).
  */
 export async function checkRedis(redisUrl: string, timeoutMs = 3000): Promise<void> {
-  const client = new Redis(redisUrl, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  // The socket's own error (ECONNREFUSED, ENOTFOUND…) says more than the "Connection is closed" that connect() rejects with.
-  let socketError: Error | undefined;
-  client.on('error', (error: Error) => (socketError ??= error));
   try {
-    await client.connect();
-    await client.ping();
+    await pingRedis(redisUrl, timeoutMs);
   } catch (cause) {
-    const reason = socketError ?? (cause as Error);
-    throw new Error(`cannot reach Redis at ${redactRedisUrl(redisUrl)}: ${reason.message}; check REDIS_URL`, { cause: reason });
-  } finally {
-    client.disconnect();
-  }
-}
-
-function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparsable url>';
+    throw new Error(`cannot reach Redis at ${redactUrl(redisUrl)}: ${(cause as Error).message}; check REDIS_URL`, { cause });
   }
 }

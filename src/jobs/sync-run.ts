@@ -20,6 +20,7 @@ import { ApiRequestRejectedError } from '../errors/ApiRequestRejectedError.ts';
 import { describeError } from '../errors/describe-error.ts';
 import { isPermanent } from '../errors/is-permanent.ts';
 import type { Logger } from '../log.ts';
+import { withTimeout } from '../util/with-timeout.ts';
 import { IncrementalStop } from './incremental-stop.ts';
 
 export interface SyncTarget {
@@ -81,7 +82,7 @@ export interface SyncSummary extends SyncProgress {
 export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncSummary> {
   const { config, database, signal } = deps;
   const started = Date.now();
-  const lock = await lockWorkspace(database.sql, target.workspace);
+  const lock = await lockWorkspace(database.url, target.workspace);
   try {
     const abandoned = await abandonRuns(database.db, target.workspace);
     if (abandoned.length > 0) deps.log.warn({ workspace: target.workspace, runIds: abandoned }, 'marked runs of a stopped process as failed');
@@ -200,15 +201,19 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
       const interrupted = signal?.aborted === true;
       const message = interrupted ? `interrupted (${describeError(signal?.reason)}); the next attempt resumes after the last committed page` : describeError(error);
       log.error({ error: message }, 'sync failed');
-      await finishRun(database.db, runId, {
-        status: 'failed',
-        error: message,
-        requests: client.stats.requests,
-        retries: client.stats.retries,
-        stopReason: interrupted ? 'interrupted' : 'error',
-        resumable: !isPermanent(error),
-      }).catch(
-        // The database itself may be what failed; the next run marks this one abandoned.
+      await withTimeout(
+        finishRun(database.db, runId, {
+          status: 'failed',
+          error: message,
+          requests: client.stats.requests,
+          retries: client.stats.retries,
+          stopReason: interrupted ? 'interrupted' : 'error',
+          resumable: !isPermanent(error),
+        }),
+        DB_WAIT_MS,
+        'recording the failed run',
+      ).catch(
+        // The database itself may be what failed; the next run finds this one still running and takes it over.
         (closeError: unknown) => log.error({ error: describeError(closeError) }, 'could not record the failed run'),
       );
       deps.onFinish?.(summarize('failed', message, interrupted ? 'interrupted' : 'error'));
@@ -229,9 +234,15 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
     log.info(counts, 'sync finished');
     return summary;
   } finally {
-    await lock.release();
+    // If the database went away, Postgres drops the advisory lock with the connection anyway.
+    await withTimeout(lock.release(), DB_WAIT_MS, 'releasing the workspace lock').catch((error: unknown) =>
+      deps.log.warn({ error: describeError(error) }, 'could not release the workspace lock'),
+    );
   }
 }
+
+/** How long a failing run waits for the database to record its end before giving up (bounded: it may be the database that failed). */
+const DB_WAIT_MS = 5_000;
 
 /** Warns once per run for each enum value the spec does not list. */
 function driftWarner(log: Logger): (notes: DriftNote[]) => void {

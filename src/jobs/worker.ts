@@ -1,6 +1,9 @@
 import { requireWorkspaces, type Config } from '../config.ts';
 import { openDatabase, type Database } from '../db/connection.ts';
 import { runMigrations } from '../db/migrate.ts';
+import { createMetrics } from '../http/metrics.ts';
+import { createReadiness } from '../http/readiness.ts';
+import { startHttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
 import { createProcessor } from './process-job.ts';
 import { checkRedis, openQueueStore, type SyncQueue, type SyncWorker } from './queue.ts';
@@ -53,9 +56,26 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     const budgets = await openSharedBudgets(config, database.url);
     cleanups.push(() => budgets.close());
 
-    await registerSchedules(queue, config, workspaces, log);
+    // Up before the worker, so /healthz answers during start-up; closed after it (cleanups run in reverse),
+    // so /readyz reports the drain.
+    const metrics = createMetrics({ database, queue, log });
+    let schedulesRegistered = false;
+    if (config.http.port !== 0) {
+      const http = await startHttpServer({
+        config,
+        log,
+        database,
+        queue,
+        metrics,
+        ready: createReadiness({ database, redisUrl: config.redisUrl, schedulesRegistered: () => schedulesRegistered && !closing }),
+      });
+      cleanups.push(() => http.close());
+    }
 
-    const worker = store.openWorker(createProcessor({ config, database, budgets, queue, log }), {
+    await registerSchedules(queue, config, workspaces, log);
+    schedulesRegistered = true;
+
+    const worker = store.openWorker(createProcessor({ config, database, budgets, queue, log, onFinish: metrics.observeRun }), {
       concurrency: config.worker.concurrency,
       lockDuration: config.worker.lockMs,
       stalledInterval: Math.min(30_000, config.worker.lockMs),

@@ -6,6 +6,8 @@ export function testConfig(overrides: Partial<Config> & { baseUrl: string }): Co
     ...loadConfig({ THREETONE_WORKSPACE: 'test' }),
     timeoutMs: 2_000,
     retryBaseDelayMs: 10,
+    // Tests that want the HTTP endpoint start it themselves on a random port.
+    http: { port: 0, host: '127.0.0.1', board: undefined },
     budget: [{ points: 1_000_000, windowMs: 60_000 }],
     ...overrides,
   };

@@ -67,6 +67,7 @@ describe.each(BACKENDS)('worker on %s', (backend) => {
       WORKER_LOCK_MS: '2000',
       JOB_BACKOFF_MS: '200',
       LOG_LEVEL: 'info',
+      HTTP_PORT: '0',
       ...extra,
     });
     children.push(child);

@@ -1,0 +1,155 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from '../db/connection.ts';
+import type { SyncQueue } from '../jobs/queue.ts';
+import type { SyncSummary } from '../jobs/sync-run.ts';
+import type { Logger } from '../log.ts';
+import { withTimeout } from '../util/with-timeout.ts';
+
+/** Job states shown by `threetone_queue_jobs`; BullMQ 6 has no `paused` state. */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
+
+export interface MetricsSources {
+  /** Read at scrape time: the last success of every workspace, whichever process ran it. */
+  database: Pick<Database, 'sql'>;
+  /** Read at scrape time: job counts by state. */
+  queue: Pick<SyncQueue, 'getJobCounts'>;
+  log: Logger;
+  /** Longest a scrape waits for each source. Default 2000 ms. */
+  collectTimeoutMs?: number;
+}
+
+export interface Metrics {
+  /** Its own registry: several instances may live in one process (tests). */
+  registry: Registry;
+  /** For `runSync`'s `onFinish`. */
+  observeRun(summary: SyncSummary): void;
+}
+
+const DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
+/**
+ * Run counters are fed by `observeRun` and so count this process's runs
+ * only (Prometheus sums across processes); the queue and last-success gauges
+ * are read from the shared stores at scrape time, so every process reports
+ * the same truth and a restart loses nothing.
+ */
+export function createMetrics(sources: MetricsSources): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'threetone_sync_' });
+  const observeRun = runCollectors(registry);
+  storeGauges(registry, snapshotReader(sources));
+  return { registry, observeRun };
+}
+
+/** What the shared stores said during one scrape; undefined: that source failed or was late. */
+interface Snapshot {
+  queue: Record<string, number> | undefined;
+  postgres: Map<string, Date> | undefined;
+}
+
+/**
+ * prom-client collects all metrics of a scrape at once; the gauges share one
+ * read of the stores so they agree with each other and each store is asked
+ * once per scrape.
+ */
+function snapshotReader(sources: MetricsSources): () => Promise<Snapshot> {
+  const timeoutMs = sources.collectTimeoutMs ?? 2000;
+  const read = async <T>(source: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await withTimeout(fn(), timeoutMs, source);
+    } catch (error) {
+      // The name only: a drizzle or driver message may carry query text and parameters.
+      sources.log.warn({ source, error: (error as Error)?.name }, 'metrics source did not answer');
+      return undefined;
+    }
+  };
+  let pending: Promise<Snapshot> | undefined;
+  return () =>
+    (pending ??= (async () => {
+      const [queue, postgres] = await Promise.all([
+        read('queue', () => sources.queue.getJobCounts(...QUEUE_STATES)),
+        read('postgres', () => lastSuccesses(sources.database)),
+      ]);
+      return { queue, postgres };
+    })().finally(() => (pending = undefined)));
+}
+
+function storeGauges(registry: Registry, snapshot: () => Promise<Snapshot>): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'threetone_metrics_source_up',
+    help: 'Whether the store behind the scrape-time gauges answered in this scrape (1) or not (0: its gauges are left out).',
+    labelNames: ['source'],
+    registers,
+    async collect() {
+      const s = await snapshot();
+      this.set({ source: 'queue' }, s.queue ? 1 : 0);
+      this.set({ source: 'postgres' }, s.postgres ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'threetone_queue_jobs',
+    help: 'Jobs in the queue by state, read from the queue store at scrape time.',
+    labelNames: ['state'],
+    registers,
+    async collect() {
+      this.reset();
+      const counts = (await snapshot()).queue;
+      if (counts) for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'threetone_sync_last_success_timestamp_seconds',
+    help: 'End of the last succeeded run per workspace (unix seconds), from sync_runs at scrape time.',
+    labelNames: ['workspace'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const [workspace, at] of (await snapshot()).postgres ?? []) this.set({ workspace }, at.getTime() / 1000);
+    },
+  });
+}
+
+function runCollectors(registry: Registry): (summary: SyncSummary) => void {
+  const registers = [registry];
+  const byWorkspace = (name: string, help: string) => new Counter({ name, help, labelNames: ['workspace'], registers });
+  const runs = new Counter({ name: 'threetone_sync_runs_total', help: 'Finished sync runs.', labelNames: ['workspace', 'kind', 'outcome'], registers });
+  const duration = new Histogram({
+    name: 'threetone_sync_run_duration_seconds',
+    help: 'Wall time of a sync run, lock to record.',
+    labelNames: ['kind', 'outcome'],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const pages = byWorkspace('threetone_sync_pages_total', 'Pages committed.');
+  const items = byWorkspace('threetone_sync_items_total', 'Items received from the API.');
+  const versions = byWorkspace('threetone_sync_versions_added_total', 'New versions written to batch_call_history.');
+  const rejected = byWorkspace('threetone_sync_rejected_items_total', 'Items that failed validation (kept in rejected_records).');
+  const retries = byWorkspace('threetone_api_retries_total', 'API requests retried.');
+  const responses = new Counter({
+    name: 'threetone_api_responses_total',
+    help: 'API responses by HTTP status, or network / timeout.',
+    labelNames: ['workspace', 'status'],
+    registers,
+  });
+  return (s) => {
+    const workspace = { workspace: s.workspace };
+    runs.inc({ ...workspace, kind: s.kind, outcome: s.status });
+    duration.observe({ kind: s.kind, outcome: s.status }, s.durationMs / 1000);
+    pages.inc(workspace, s.pages);
+    items.inc(workspace, s.itemsSeen);
+    versions.inc(workspace, s.versionsAdded);
+    rejected.inc(workspace, s.rejected);
+    retries.inc(workspace, s.retries);
+    for (const [status, count] of Object.entries(s.apiResponses)) responses.inc({ ...workspace, status }, count);
+  };
+}
+
+/** When each workspace's last succeeded run finished. */
+export async function lastSuccesses(database: Pick<Database, 'sql'>): Promise<Map<string, Date>> {
+  const rows = await database.sql<{ workspace: string; ms: number }[]>`
+    select workspace, (extract(epoch from max(finished_at)) * 1000)::float8 as ms
+    from sync_runs where status = 'succeeded' and finished_at is not null
+    group by workspace`;
+  return new Map(rows.map((r) => [r.workspace, new Date(r.ms)]));
+}

@@ -1,0 +1,144 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/connection.ts';
+import type { SyncQueue } from '../jobs/queue.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from './metrics.ts';
+import { BOARD_PATH, createQueueBoard, type RequestHandler } from './queue-board.ts';
+import type { Readiness } from './readiness.ts';
+import { withTimeout } from '../util/with-timeout.ts';
+import { loadStatus, renderStatusPage } from './status-page.ts';
+
+export interface HttpServerOptions {
+  config: Pick<Config, 'http'>;
+  log: Logger;
+  database: Database;
+  queue: SyncQueue;
+  metrics: Metrics;
+  ready: () => Promise<Readiness>;
+  /** Longest the status page waits for the database. Default 5000 ms. */
+  pageTimeoutMs?: number;
+}
+
+export interface HttpServer {
+  url: string;
+  port: number;
+  /** Stops listening and drops every connection, keep-alive ones included. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The page answers with inline CSS and SVG only; nothing else may load or run. */
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+/**
+ * /healthz, /readyz, /metrics, the status page at / and Bull Board at
+ * /queues, on plain node:http (the board's Hono app is mounted as a handler).
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const board = createQueueBoard({ board: options.config.http.board, queue: options.queue });
+  const routes = createRoutes(options, board !== undefined);
+  const server = createServer((req, res) => {
+    const path = pathOf(req);
+    if (path === BOARD_PATH || path.startsWith(`${BOARD_PATH}/`)) {
+      if (board) board(req, res);
+      else sendText(res, 404, 'Not found\n');
+      return;
+    }
+    void dispatch(routes, path, req, res, options.log);
+  });
+  const { host, port } = options.config.http;
+  await listen(server, port, host);
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  options.log.info({ url, board: board !== undefined }, 'http server listening');
+  return { url, port: address.port, close: once(() => closeServer(server)) };
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+function createRoutes(options: HttpServerOptions, boardEnabled: boolean): Record<string, Route> {
+  const pageTimeoutMs = options.pageTimeoutMs ?? 5000;
+  return {
+    '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    '/readyz': async (_req, res) => {
+      const readiness = await options.ready();
+      sendJson(res, readiness.ok ? 200 : 503, { status: readiness.ok ? 'ok' : 'unavailable', checks: readiness.checks });
+    },
+    '/metrics': async (_req, res) => {
+      const text = await options.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': options.metrics.registry.contentType, 'cache-control': 'no-store' });
+      res.end(text);
+    },
+    '/': async (_req, res) => {
+      const now = new Date();
+      const status = await withTimeout(loadStatus(options.database, now), pageTimeoutMs, 'postgres');
+      res.writeHead(200, PAGE_HEADERS);
+      res.end(renderStatusPage(status, { now, boardEnabled }));
+    },
+  };
+}
+
+async function dispatch(routes: Record<string, Route>, path: string, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+  const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+  if (route === undefined) return sendText(res, 404, 'Not found\n');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    return sendText(res, 405, 'Method not allowed\n');
+  }
+  try {
+    await route(req, res);
+  } catch (error) {
+    // The error's name only: a drizzle query error's message carries the query and its parameters.
+    log.error({ path, error: (error as Error)?.name ?? typeof error }, 'http request failed');
+    if (!res.headersSent) sendText(res, 503, 'Service unavailable: a data source did not answer; see the worker log\n');
+    else res.destroy();
+  }
+}
+
+function pathOf(req: IncomingMessage): string {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return '';
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(`${JSON.stringify(body)}\n`);
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    // close() alone waits for keep-alive sockets (a Prometheus scraper keeps one open) to time out.
+    server.closeAllConnections();
+  });
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= fn());
+}

@@ -1,0 +1,238 @@
+import type { Database } from '../db/connection.ts';
+import { latestRuns, type RunRow } from '../db/runs/latest-runs.ts';
+import { lastSuccesses } from './metrics.ts';
+
+export const CHART_DAYS = 30;
+const RUNS_SHOWN = 10;
+const DAY_MS = 86_400_000;
+
+export interface DayCount {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  versions: number;
+}
+
+export interface WorkspaceStatus {
+  workspace: string;
+  lastSuccess: Date | null;
+  /** Newest first. */
+  runs: RunRow[];
+  /** One entry per UTC day, oldest first, CHART_DAYS long, ending today. */
+  versionsPerDay: DayCount[];
+}
+
+export interface StatusPageOptions {
+  now: Date;
+  /** Links to /queues only when the dashboard is served. */
+  boardEnabled: boolean;
+}
+
+/** Everything the page shows, in three queries. */
+export async function loadStatus(database: Pick<Database, 'db' | 'sql'>, now: Date): Promise<WorkspaceStatus[]> {
+  const days = chartDays(now);
+  const [runs, successes, counts] = await Promise.all([
+    latestRuns(database.db, RUNS_SHOWN),
+    lastSuccesses(database),
+    versionsPerDay(database, days[0]!),
+  ]);
+  const names = new Set([...runs.map((r) => r.workspace), ...successes.keys(), ...counts.keys()]);
+  return [...names].sort().map((workspace) => ({
+    workspace,
+    lastSuccess: successes.get(workspace) ?? null,
+    runs: runs.filter((r) => r.workspace === workspace),
+    versionsPerDay: days.map((day) => ({ day, versions: counts.get(workspace)?.get(day) ?? 0 })),
+  }));
+}
+
+/** Versions first observed per workspace and UTC day since `fromDay`. */
+async function versionsPerDay(database: Pick<Database, 'sql'>, fromDay: string): Promise<Map<string, Map<string, number>>> {
+  const rows = await database.sql<{ workspace: string; day: string; versions: number }[]>`
+    select workspace, to_char(observed_at at time zone 'UTC', 'YYYY-MM-DD') as day, count(*)::int as versions
+    from batch_call_history
+    where observed_at >= ${`${fromDay}T00:00:00Z`}::timestamptz
+    group by 1, 2`;
+  const byWorkspace = new Map<string, Map<string, number>>();
+  for (const row of rows) {
+    const days = byWorkspace.get(row.workspace) ?? new Map<string, number>();
+    days.set(row.day, row.versions);
+    byWorkspace.set(row.workspace, days);
+  }
+  return byWorkspace;
+}
+
+function chartDays(now: Date): string[] {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return Array.from({ length: CHART_DAYS }, (_, i) => new Date(today - (CHART_DAYS - 1 - i) * DAY_MS).toISOString().slice(0, 10));
+}
+
+/** The whole page; every value from the database goes through `escapeHtml`. */
+export function renderStatusPage(workspaces: WorkspaceStatus[], options: StatusPageOptions): string {
+  const links = ['<a href="/metrics">metrics</a>', ...(options.boardEnabled ? ['<a href="/queues">queues</a>'] : [])].join(' · ');
+  const body = workspaces.length === 0 ? '<p class="empty">No sync has run yet.</p>' : workspaces.map((w) => renderWorkspace(w, options.now)).join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="60">
+<title>threetone-sync status</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header><h1>threetone-sync</h1><p>As of ${timeTag(options.now)} · ${links}</p></header>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+function renderWorkspace(status: WorkspaceStatus, now: Date): string {
+  const latest = status.runs[0];
+  const health = status.lastSuccess === null || latest?.status === 'failed' ? 'bad' : 'good';
+  const last =
+    status.lastSuccess === null
+      ? '<strong>never</strong>'
+      : `<strong>${timeTag(status.lastSuccess)}</strong> <span class="age">(${escapeHtml(formatAge(now.getTime() - status.lastSuccess.getTime()))})</span>`;
+  return `<section class="workspace">
+<h2>${escapeHtml(status.workspace)}</h2>
+<p class="last ${health}">Last successful sync: ${last}</p>
+${renderChart(status.versionsPerDay)}
+${renderRuns(status.runs)}
+</section>`;
+}
+
+const RUN_COLUMNS = ['Started', 'Kind', 'Status', 'Duration', 'Pages', 'Items', 'New versions', 'Rejected', 'Requests'] as const;
+
+function renderRuns(runs: RunRow[]): string {
+  if (runs.length === 0) return '<p class="empty">No runs recorded.</p>';
+  const head = RUN_COLUMNS.map((c) => `<th scope="col">${c}</th>`).join('');
+  return `<div class="runs"><table>
+<caption>Last ${runs.length} run${runs.length === 1 ? '' : 's'}</caption>
+<thead><tr>${head}</tr></thead>
+<tbody>
+${runs.map(renderRun).join('\n')}
+</tbody>
+</table></div>`;
+}
+
+function renderRun(run: RunRow): string {
+  const started = parsePgTime(run.started_at);
+  const finished = run.finished_at === null ? null : parsePgTime(run.finished_at);
+  const values: string[] = [
+    timeTag(started),
+    escapeHtml(run.kind),
+    `<span class="status ${statusClass(run.status)}">${escapeHtml(run.status)}</span>`,
+    finished === null ? '—' : escapeHtml(formatDuration(finished.getTime() - started.getTime())),
+    ...[run.pages, run.items_seen, run.versions_added, run.rejected, run.requests].map((n) => formatCount(n)),
+  ];
+  const cells = values.map((v, i) => `<td data-label="${RUN_COLUMNS[i]}">${v}</td>`).join('');
+  const error = run.error === null ? '' : `\n<tr class="error"><td colspan="${RUN_COLUMNS.length}">${escapeHtml(run.error)}</td></tr>`;
+  return `<tr class="run">${cells}</tr>${error}`;
+}
+
+function statusClass(status: string): string {
+  return status === 'succeeded' || status === 'failed' || status === 'running' ? status : 'other';
+}
+
+const CHART_WIDTH = 300;
+const CHART_HEIGHT = 60;
+
+/** Bars in a stretched viewBox; the labels are HTML so they stay legible at any width. */
+function renderChart(days: DayCount[]): string {
+  const peak = days.reduce((best, d) => (d.versions > best.versions ? d : best), days[0]!);
+  const total = days.reduce((sum, d) => sum + d.versions, 0);
+  const slot = CHART_WIDTH / days.length;
+  const bars = days
+    .map((d, i) => {
+      const height = peak.versions === 0 ? 0 : Math.max(d.versions > 0 ? 1 : 0, (d.versions / peak.versions) * CHART_HEIGHT);
+      const y = CHART_HEIGHT - height;
+      return `<rect x="${(i * slot + slot * 0.1).toFixed(2)}" y="${y.toFixed(2)}" width="${(slot * 0.8).toFixed(2)}" height="${height.toFixed(2)}"><title>${d.day}: ${formatCount(d.versions)} versions</title></rect>`;
+    })
+    .join('');
+  const summary = `${formatCount(total)} new versions in the last ${days.length} days${peak.versions > 0 ? `, at most ${formatCount(peak.versions)} on ${peak.day}` : ''}`;
+  return `<figure class="chart">
+<figcaption>Versions per day: ${summary}</figcaption>
+<svg viewBox="0 0 ${CHART_WIDTH} ${CHART_HEIGHT}" preserveAspectRatio="none" role="img" aria-label="${escapeHtml(summary)}">
+<line x1="0" y1="${CHART_HEIGHT}" x2="${CHART_WIDTH}" y2="${CHART_HEIGHT}" class="axis"/>${bars}
+</svg>
+<div class="axis-labels"><span>${days[0]!.day}</span><span>${days.at(-1)!.day}</span></div>
+</figure>`;
+}
+
+/** `timestamptz::text` ("2024-05-01 10:00:00.123+00") as a Date. */
+export function parsePgTime(text: string): Date {
+  return new Date(text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+}
+
+function timeTag(date: Date): string {
+  const iso = date.toISOString();
+  return `<time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC</time>`;
+}
+
+export function formatAge(ms: number): string {
+  const minutes = Math.floor(Math.max(0, ms) / 60_000);
+  if (minutes < 1) return 'less than a minute ago';
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ${minutes % 60} min ago`;
+  return `${Math.floor(hours / 24)} days ago`;
+}
+
+function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, ms)} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
+
+function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
+const STYLE = `
+:root { color-scheme: light dark; --ok: #1a7f37; --bad: #cf222e; --run: #0969da; --muted: #6e7781; --line: #d0d7de; --bar: #0969da; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+header, main { max-width: 72rem; margin: 0 auto; padding: 0 1rem; }
+header { border-bottom: 1px solid var(--line); }
+h1 { font-size: 1.3rem; margin: .8rem 0 .2rem; }
+header p { margin: 0 0 .8rem; color: var(--muted); }
+h2 { font-size: 1.15rem; margin: 1.5rem 0 .3rem; overflow-wrap: anywhere; }
+.last { margin: 0 0 .8rem; }
+.last.good strong { color: var(--ok); }
+.last.bad strong { color: var(--bad); }
+.age, .empty { color: var(--muted); }
+.chart { margin: 0 0 1rem; }
+.chart figcaption { font-size: .9rem; margin-bottom: .3rem; }
+.chart svg { display: block; width: 100%; height: 70px; }
+.chart rect { fill: var(--bar); }
+.chart .axis { stroke: var(--line); stroke-width: 1; vector-effect: non-scaling-stroke; }
+.axis-labels { display: flex; justify-content: space-between; font-size: .8rem; color: var(--muted); }
+.runs { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+caption { text-align: left; font-weight: 600; padding: .3rem 0; }
+th, td { padding: .35rem .5rem; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
+td[data-label="Pages"], td[data-label="Items"], td[data-label="New versions"], td[data-label="Rejected"], td[data-label="Requests"] { text-align: right; font-variant-numeric: tabular-nums; }
+tr.error td { white-space: normal; overflow-wrap: anywhere; color: var(--bad); font-family: ui-monospace, monospace; font-size: .85rem; }
+.status { font-weight: 600; }
+.status.succeeded { color: var(--ok); }
+.status.failed { color: var(--bad); }
+.status.running { color: var(--run); }
+@media (max-width: 640px) {
+  thead { display: none; }
+  table, caption, tbody, tr, td { display: block; width: 100%; }
+  tr.run { border-top: 2px solid var(--line); padding: .3rem 0; }
+  td { border: 0; padding: .1rem 0; display: flex; justify-content: space-between; gap: 1rem; text-align: right; }
+  td::before { content: attr(data-label); color: var(--muted); text-align: left; }
+  tr.error td { display: block; padding: .2rem 0 .5rem; text-align: left; }
+  tr.error td::before { content: none; }
+}
+`;

@@ -1,0 +1,143 @@
+import postgres from 'postgres';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { openQueueStore } from '../../src/jobs/queue.ts';
+import { createMetrics, QUEUE_STATES } from '../../src/http/metrics.ts';
+import { enqueueRun } from '../../src/jobs/schedules.ts';
+import { runSync, type SyncSummary } from '../../src/jobs/sync-run.ts';
+import { silentLogger } from '../../src/log.ts';
+import { captureLogs } from '../helpers/logs.ts';
+import { createTestDatabase } from '../helpers/database.ts';
+import { BACKENDS, queueConfig } from '../helpers/queue.ts';
+import { blackHole, sample, samples, startHttpEnv, type HttpEnv } from './fixture.ts';
+
+describe.each(BACKENDS)('/metrics on %s', (backend) => {
+  let env: HttpEnv | undefined;
+  afterEach(async () => {
+    await env?.close();
+    env = undefined;
+  });
+
+  const scrape = async () => {
+    const response = await fetch(`${env!.server.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return response.text();
+  };
+
+  const runRow = async (runId: number) => {
+    const [row] = await env!.database.sql<
+      { pages: number; items_seen: number; versions_added: number; rejected: number; retries: number; finished: number }[]
+    >`select pages, items_seen, versions_added, rejected, retries, extract(epoch from finished_at)::float8 as finished from sync_runs where id = ${runId}`;
+    return row!;
+  };
+
+  it('counts a real run exactly as the run summary and the database record it', async () => {
+    env = await startHttpEnv(backend);
+    env.simulator.injectInvalid(3);
+    env.simulator.injectFaults('429', '500');
+    const summary = await env.sync();
+    await enqueueRun(env.queue, env.config, { workspace: 'alpha', kind: 'sync', trigger: 'manual' });
+    await enqueueRun(env.queue, env.config, { workspace: 'alpha', kind: 'reconcile', trigger: 'manual' });
+
+    const text = await scrape();
+    const row = await runRow(summary.runId);
+    const ws = { workspace: 'alpha' };
+    expect(summary).toMatchObject({ status: 'succeeded', itemsSeen: 253, rejected: 3, retries: 2 });
+    expect(sample(text, 'threetone_sync_runs_total', { ...ws, kind: summary.kind, outcome: 'succeeded' })).toBe(1);
+    expect(sample(text, 'threetone_sync_pages_total', ws)).toBe(row.pages);
+    expect(sample(text, 'threetone_sync_items_total', ws)).toBe(row.items_seen);
+    expect(sample(text, 'threetone_sync_versions_added_total', ws)).toBe(row.versions_added);
+    expect(sample(text, 'threetone_sync_rejected_items_total', ws)).toBe(row.rejected);
+    expect(sample(text, 'threetone_api_retries_total', ws)).toBe(row.retries);
+    expect([row.pages, row.items_seen, row.versions_added, row.rejected, row.retries]).toEqual([
+      summary.pages,
+      summary.itemsSeen,
+      summary.versionsAdded,
+      summary.rejected,
+      summary.retries,
+    ]);
+    const [stored] = await env.database.sql<{ n: number }[]>`select count(*)::int as n from batch_call_history where run_id = ${summary.runId}`;
+    expect(row.versions_added).toBe(stored!.n);
+
+    const responses = Object.fromEntries(samples(text, 'threetone_api_responses_total').map((s) => [s.labels.status, s.value]));
+    expect(responses).toEqual(summary.apiResponses);
+    expect(responses).toEqual(env.simulator.stats.byStatus);
+    expect(responses).toMatchObject({ '200': summary.pages, '429': 1, '500': 1 });
+
+    const outcome = { kind: summary.kind, outcome: 'succeeded' };
+    expect(sample(text, 'threetone_sync_run_duration_seconds_count', outcome)).toBe(1);
+    expect(sample(text, 'threetone_sync_run_duration_seconds_sum', outcome)).toBeCloseTo(summary.durationMs / 1000, 6);
+
+    expect(sample(text, 'threetone_sync_last_success_timestamp_seconds', ws)).toBeCloseTo(row.finished, 2);
+    const counts = await env.queue.getJobCounts(...QUEUE_STATES);
+    expect(counts.waiting).toBe(2);
+    for (const state of QUEUE_STATES) expect(sample(text, 'threetone_queue_jobs', { state }), state).toBe(counts[state]);
+
+    expect(sample(text, 'threetone_metrics_source_up', { source: 'queue' })).toBe(1);
+    expect(sample(text, 'threetone_metrics_source_up', { source: 'postgres' })).toBe(1);
+    expect(sample(text, 'threetone_sync_process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(text).not.toContain(env.config.workspaces[0]!.apiKey);
+  });
+
+  it('counts a failed run as failed, with the status the API answered', async () => {
+    env = await startHttpEnv(backend);
+    let failed: SyncSummary | undefined;
+    const onFinish = (s: SyncSummary) => {
+      failed = s;
+      env!.metrics.observeRun(s);
+    };
+    await expect(
+      runSync({ config: env.config, database: env.database, log: silentLogger, onFinish }, { workspace: 'alpha', apiKey: 'sk_not_a_key', kind: 'sync' }),
+    ).rejects.toThrow();
+    const text = await scrape();
+    expect(failed).toMatchObject({ status: 'failed', pages: 0 });
+    expect(sample(text, 'threetone_sync_runs_total', { workspace: 'alpha', outcome: 'failed' })).toBe(1);
+    expect(sample(text, 'threetone_sync_runs_total', { workspace: 'alpha', outcome: 'succeeded' })).toBeUndefined();
+    expect(sample(text, 'threetone_api_responses_total', { workspace: 'alpha', status: '401' })).toBe(1);
+    expect(sample(text, 'threetone_sync_last_success_timestamp_seconds', { workspace: 'alpha' })).toBeUndefined();
+  });
+
+  it('reports the last success from Postgres in a process that ran nothing itself', async () => {
+    env = await startHttpEnv(backend);
+    const summary = await env.sync();
+    await env.sync('beta');
+    const fresh = createMetrics({ database: env.database, queue: env.queue, log: silentLogger });
+    const text = await fresh.registry.metrics();
+    const finished = (await runRow(summary.runId)).finished;
+    expect(sample(text, 'threetone_sync_last_success_timestamp_seconds', { workspace: 'alpha' })).toBeCloseTo(finished, 2);
+    expect(sample(text, 'threetone_sync_last_success_timestamp_seconds', { workspace: 'beta' })).toBeGreaterThanOrEqual(finished);
+    expect(samples(text, 'threetone_sync_runs_total')).toEqual([]);
+  });
+});
+
+describe('a metrics source that hangs', () => {
+  it('costs its own gauge, reported as down, not the scrape', async () => {
+    const hole = await blackHole();
+    // A real Postgres client aimed at a server that accepts and never answers.
+    const hanging = postgres(`postgres://nobody@127.0.0.1:${hole.port}/none`, { max: 1, connect_timeout: 30, onnotice: () => undefined });
+    const database = await createTestDatabase();
+    const queueSettings = queueConfig('postgres');
+    const store = openQueueStore({ ...queueSettings, worker: { ...loadConfig({}).worker, ...queueSettings.worker } }, database.url);
+    const queue = store.openQueue();
+    const { log, text: logText } = captureLogs('warn');
+    try {
+      await queue.add('run', { workspace: 'alpha', kind: 'sync', trigger: 'manual' });
+      const metrics = createMetrics({ database: { sql: hanging }, queue, log, collectTimeoutMs: 300 });
+      const started = Date.now();
+      const text = await metrics.registry.metrics();
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(samples(text, 'threetone_sync_last_success_timestamp_seconds')).toEqual([]);
+      expect(sample(text, 'threetone_metrics_source_up', { source: 'postgres' })).toBe(0);
+      expect(sample(text, 'threetone_metrics_source_up', { source: 'queue' })).toBe(1);
+      expect(sample(text, 'threetone_queue_jobs', { state: 'waiting' })).toBe(1);
+      expect(logText()).toContain('metrics source did not answer');
+    } finally {
+      await queue.close();
+      await store.close();
+      await database.drop();
+      await hole.close();
+      await hanging.end({ timeout: 0 });
+    }
+  });
+});
