@@ -14,6 +14,7 @@ import { startWorker } from './jobs/worker.ts';
 import { runDemo } from './demo.ts';
 import { runSimulatorCli } from './api/simulator/index.ts';
 import { formatTable } from './util/table.ts';
+import { progressLine } from './util/progress-line.ts';
 import { loadReportData } from './report/queries.ts';
 import { renderReport } from './report/render.ts';
 import { writeFile } from 'node:fs/promises';
@@ -46,7 +47,9 @@ function parseSince(value: string): string {
 /** Config and logger for a command; opened lazily so `--help` works without any environment. */
 function setup(): { config: Config; log: Logger } {
   const config = loadConfig();
-  return { config, log: createLogger({ level: config.logLevel }) };
+  // On a terminal, the progress line and the summary table replace the info lines; LOG_LEVEL=debug still shows everything.
+  const level = process.stderr.isTTY && config.logLevel === 'info' ? 'warn' : config.logLevel;
+  return { config, log: createLogger({ level }) };
 }
 
 async function withDatabase<T>(config: Config, log: Logger, fn: (database: Database) => Promise<T>): Promise<T> {
@@ -105,7 +108,12 @@ function buildProgram(): Command {
         const summaries: SyncSummary[] = [];
         for (const workspace of workspaces) {
           const kind = opts.incremental ? 'incremental' : 'sync';
-          summaries.push(await runSync({ config, database, log }, { workspace: workspace.name, apiKey: workspace.apiKey, kind }));
+          const progress = progressLine(process.stderr);
+          try {
+            summaries.push(await runSync({ config, database, log, onPage: progress.onPage }, { workspace: workspace.name, apiKey: workspace.apiKey, kind }));
+          } finally {
+            progress.done();
+          }
         }
         printSummaries(summaries);
       });
