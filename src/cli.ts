@@ -15,6 +15,7 @@ import { runDemo } from './demo.ts';
 import { runSimulatorCli } from './api/simulator/index.ts';
 import { formatTable } from './util/table.ts';
 import { progressLine } from './util/progress-line.ts';
+import { parseDuration } from './util/duration.ts';
 import { loadReportData } from './report/queries.ts';
 import { renderReport } from './report/render.ts';
 import { writeFile } from 'node:fs/promises';
@@ -34,14 +35,10 @@ const fraction = (value: string) => {
   return n;
 };
 
-function durationMs(text: string): number {
-  const match = /^(\d+)(h|d)$/.exec(text);
-  return Number(match?.[1]) * (match?.[2] === 'h' ? 3_600_000 : 86_400_000);
-}
-
-function parseSince(value: string): string {
-  if (!/^\d+(h|d)$/.test(value)) throw new InvalidArgumentError('must be a number of hours or days, like 12h or 30d');
-  return value;
+function parseSince(value: string): number {
+  const ms = /^\d+(h|d)$/.test(value) ? parseDuration(value) : undefined;
+  if (ms === undefined) throw new InvalidArgumentError('must be a number of hours or days, like 12h or 30d');
+  return ms;
 }
 
 /** Config and logger for a command; opened lazily so `--help` works without any environment. */
@@ -174,12 +171,12 @@ function buildProgram(): Command {
   program
     .command('report')
     .description('write a self-contained HTML page with charts: jobs per day by status, finish rate per agent, sync freshness')
-    .option('--since <duration>', 'jobs created within this period (e.g. 7d, 30d, 12h)', parseSince, '30d')
+    .option('--since <duration>', 'jobs created within this period (e.g. 7d, 30d, 12h)', parseSince, parseDuration('30d'))
     .option('--out <file>', 'where to write the page', 'report.html')
-    .action(async (opts: { since: string; out: string }) => {
+    .action(async (opts: { since: number; out: string }) => {
       const { config, log } = setup();
       await withDatabase(config, log, async (database) => {
-        const since = new Date(Date.now() - durationMs(opts.since));
+        const since = new Date(Date.now() - opts.since);
         const html = renderReport(await loadReportData(database.db, since));
         await writeFile(opts.out, html);
         process.stdout.write(`report written to ${opts.out} (${Math.round(html.length / 1024)} KiB)\n`);

@@ -1,6 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { ConfigError } from './errors/ConfigError.ts';
+import { parseDuration } from './util/duration.ts';
 
 /**
  * The one place that reads the environment. Everything else receives a
@@ -43,55 +44,46 @@ const urlVar = (protocols: string[], example: string) =>
     }
   });
 
-/** `30s`, `5m`, `1h`, `1d` or plain milliseconds. */
-const durationVar = (fallback: string, minMs: number) =>
+/** A text variable with a default, checked by `problem` (undefined: fine). */
+const checkedVar = (fallback: string, problem: (text: string) => string | undefined) =>
   z
     .string()
     .trim()
     .optional()
     .transform((v, ctx) => {
       const text = v === undefined || v === '' ? fallback : v;
-      const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text);
-      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match?.[2] ?? 'ms') as 'ms'];
-      const ms = match ? Number(match[1]) * unit : NaN;
-      if (!(ms >= minMs)) {
-        ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 5m or 1h, at least ${minMs / 1000}s (got "${text}")` });
-        return z.NEVER;
-      }
-      return ms;
+      const message = problem(text);
+      if (message === undefined) return text;
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
     });
+
+/** `30s`, `5m`, `1h`, `1d` or plain milliseconds, at least `minMs`. */
+const durationVar = (fallback: string, minMs: number) =>
+  checkedVar(fallback, (text) => {
+    const ms = parseDuration(text);
+    return ms !== undefined && ms >= minMs ? undefined : `must be a duration such as 30s, 5m or 1h, at least ${minMs / 1000}s (got "${text}")`;
+  }).transform((text) => parseDuration(text)!);
 
 const cronVar = (fallback: string) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((v, ctx) => {
-      const text = v === undefined || v === '' ? fallback : v;
-      try {
-        CronExpressionParser.parse(text);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `must be a cron pattern such as "0 3 * * *" (${(error as Error).message})` });
-        return z.NEVER;
-      }
-      return text;
-    });
+  checkedVar(fallback, (text) => {
+    try {
+      CronExpressionParser.parse(text);
+      return undefined;
+    } catch (error) {
+      return `must be a cron pattern such as "0 3 * * *" (${(error as Error).message})`;
+    }
+  });
 
 const timeZoneVar = (fallback: string) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((v, ctx) => {
-      const text = v === undefined || v === '' ? fallback : v;
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: text });
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `must be an IANA time zone such as UTC or Europe/Berlin (got "${text}")` });
-        return z.NEVER;
-      }
-      return text;
-    });
+  checkedVar(fallback, (text) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: text });
+      return undefined;
+    } catch {
+      return `must be an IANA time zone such as UTC or Europe/Berlin (got "${text}")`;
+    }
+  });
 
 const workspaceName = z
   .string()
