@@ -27,6 +27,7 @@ export interface PageWriteResult {
 const names = API_COLUMNS.map(([name]) => name);
 const columnList = [...names, 'raw'].join(', ');
 const recordsetColumns = [...API_COLUMNS.map(([name, type]) => `${name} ${type}`), 'raw jsonb'].join(', ');
+const prefixed = (alias: string) => [...names, 'raw'].map((n) => `${alias}.${n}`).join(', ');
 const setFromExcluded = [...names.filter((n) => n !== 'id' && n !== 'last_updated_at_unix'), 'raw']
   .map((n) => `${n} = excluded.${n}`)
   .join(', ');
@@ -37,9 +38,15 @@ const setFromExcluded = [...names.filter((n) => n !== 'id' && n !== 'last_update
  *
  * - history: a new (id, last_updated_at_unix) is inserted; a known one whose
  *   content changed (the API bumped a counter, not the timestamp) is amended
- *   in place; an identical one is not touched (no dead tuple, no WAL).
+ *   in place; an identical one is not touched.
  * - batch_calls: moves forward only when the incoming version is newer, or the
  *   same version with amended content; an older version never wins.
+ *
+ * Rows that would change nothing are filtered out before the INSERTs, not by
+ * the ON CONFLICT … WHERE: a conflicting row is locked even when that WHERE
+ * is false, which writes WAL for every unchanged row. Filtered first, an
+ * unchanged resync writes no WAL for the data tables at all. The ON CONFLICT
+ * clauses stay for what the filter cannot see (another writer in between).
  * `xmax = 0` tells an inserted row from an updated one.
  */
 const UPSERT_PAGE = `
@@ -47,7 +54,10 @@ WITH input AS (
   SELECT * FROM jsonb_to_recordset($3::text::jsonb) AS t(${recordsetColumns})
 ), history AS (
   INSERT INTO batch_call_history AS h (workspace, run_id, ${columnList})
-  SELECT $1, $2, ${columnList} FROM input
+  SELECT $1, $2, ${prefixed('i')}
+  FROM input i
+  LEFT JOIN batch_call_history o ON o.workspace = $1 AND o.id = i.id AND o.last_updated_at_unix = i.last_updated_at_unix
+  WHERE o.raw IS DISTINCT FROM i.raw
   ON CONFLICT (workspace, id, last_updated_at_unix) DO UPDATE
     SET ${setFromExcluded}, amended_at = now()
     WHERE h.raw IS DISTINCT FROM excluded.raw
@@ -56,7 +66,12 @@ WITH input AS (
   SELECT DISTINCT ON (id) * FROM input ORDER BY id, last_updated_at_unix DESC
 ), current AS (
   INSERT INTO batch_calls AS c (workspace, ${columnList})
-  SELECT $1, ${columnList} FROM latest
+  SELECT $1, ${prefixed('l')}
+  FROM latest l
+  LEFT JOIN batch_calls o ON o.workspace = $1 AND o.id = l.id
+  WHERE o.id IS NULL
+     OR l.last_updated_at_unix > o.last_updated_at_unix
+     OR (l.last_updated_at_unix = o.last_updated_at_unix AND l.raw IS DISTINCT FROM o.raw)
   ON CONFLICT (workspace, id) DO UPDATE
     SET ${setFromExcluded}, last_updated_at_unix = excluded.last_updated_at_unix
     WHERE excluded.last_updated_at_unix > c.last_updated_at_unix

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/api/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
+import { openDatabase } from '../../src/db/connection.ts';
 import { runSync, type SyncSummary } from '../../src/jobs/sync-run.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -93,12 +94,41 @@ describe('runSync', () => {
   it('writes nothing on a second run over unchanged data', async () => {
     await start();
     await sync();
-    const before = await database.sql`select id, xmin::text from batch_calls order by id`;
+    const tuples = async () => [
+      ...(await database.sql`select id, xmin::text, xmax::text from batch_calls order by id`),
+      ...(await database.sql`select id, xmin::text, xmax::text from batch_call_history order by id`),
+    ];
+    const before = await tuples();
     const second = await sync();
     expect(second).toMatchObject({ status: 'succeeded', versionsAdded: 0, versionsAmended: 0, rowsInserted: 0, rowsUpdated: 0 });
-    // Same xmin: not one row was rewritten.
-    expect(await database.sql`select id, xmin::text from batch_calls order by id`).toEqual(before);
+    // Same xmin: not one row was rewritten. Same xmax: not one was even locked (a lock is WAL too).
+    expect(await tuples()).toEqual(before);
     expect((await storedVersions(database, WS)).length).toBe(1234);
+  });
+
+  it('leaves the data tables untouched on an unchanged resync (pg_stat_user_tables)', async () => {
+    await start();
+    await sync();
+    const writes = async () => {
+      // Statistics are flushed when a session ends: sync through a connection of its own, then close it.
+      await database.sql`select pg_stat_clear_snapshot()`;
+      const rows = await database.sql`
+        select relname, n_tup_ins::int as ins, n_tup_upd::int as upd, n_tup_del::int as del
+        from pg_stat_user_tables where relname in ('batch_calls', 'batch_call_history') order by relname`;
+      return rows.map((r) => ({ ...r }));
+    };
+    const own = await openDatabase({ databaseUrl: database.url, embeddedPg: { dir: '', port: 0 } }, silentLogger);
+    await runSync({ config, database: own, log: silentLogger }, { workspace: WS, apiKey: KEY, kind: 'sync' });
+    await own.close();
+    await expect.poll(writes, { timeout: 10_000 }).toEqual([
+      { relname: 'batch_call_history', ins: 1234, upd: 0, del: 0 },
+      { relname: 'batch_calls', ins: 1234, upd: 0, del: 0 },
+    ]);
+    const before = await writes();
+    const again = await openDatabase({ databaseUrl: database.url, embeddedPg: { dir: '', port: 0 } }, silentLogger);
+    await runSync({ config, database: again, log: silentLogger }, { workspace: WS, apiKey: KEY, kind: 'sync' });
+    await again.close();
+    expect(await writes()).toEqual(before);
   });
 
   it('adds a version per change and moves batch_calls forward', async () => {
