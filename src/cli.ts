@@ -7,18 +7,13 @@ import { openDatabase, type Database } from './db/connection.ts';
 import { runMigrations } from './db/migrate.ts';
 import { latestRuns } from './db/runs/latest-runs.ts';
 import { runSync, type SyncSummary } from './jobs/sync-run.ts';
-import { openQueueStore } from './jobs/queue.ts';
-import { enqueueRun } from './jobs/schedules.ts';
-import { exitOnSignals } from './jobs/shutdown.ts';
-import { startWorker } from './jobs/worker.ts';
-import { runDemo } from './demo.ts';
-import { runSimulatorCli } from './api/simulator/index.ts';
 import { formatTable } from './util/table.ts';
 import { progressLine } from './util/progress-line.ts';
 import { parseDuration } from './util/duration.ts';
-import { loadReportData } from './report/queries.ts';
-import { renderReport } from './report/render.ts';
 import { writeFile } from 'node:fs/promises';
+
+// The worker (BullMQ, HTTP, Bull Board, metrics), the simulator, the demo and the report are imported
+// only by the commands that use them: a plain `sync` then loads (and holds in memory) a third as much code.
 
 /** Exit codes: 0 done, 1 the command failed, 2 bad configuration or usage. */
 const EXIT_FAILED = 1;
@@ -89,6 +84,8 @@ function buildProgram(): Command {
       const workspaces = opts.workspace ? [findWorkspace(config, opts.workspace)] : requireWorkspaces(config);
       await withDatabase(config, log, async (database) => {
         if (opts.enqueue) {
+          const { openQueueStore } = await import('./jobs/queue.ts');
+          const { enqueueRun } = await import('./jobs/schedules.ts');
           const store = openQueueStore(config, database.url);
           const queue = store.openQueue();
           try {
@@ -143,6 +140,8 @@ function buildProgram(): Command {
     .description('run the schedules and process sync jobs until SIGTERM/SIGINT (Redis when REDIS_URL is set, else the queue lives in Postgres)')
     .action(async () => {
       const { config, log } = setup();
+      const { startWorker } = await import('./jobs/worker.ts');
+      const { exitOnSignals } = await import('./jobs/shutdown.ts');
       const handle = await startWorker(config, log);
       exitOnSignals(handle.close, log, config.worker.shutdownTimeoutMs);
     });
@@ -177,6 +176,8 @@ function buildProgram(): Command {
       const { config, log } = setup();
       await withDatabase(config, log, async (database) => {
         const since = new Date(Date.now() - opts.since);
+        const { loadReportData } = await import('./report/queries.ts');
+        const { renderReport } = await import('./report/render.ts');
         const html = renderReport(await loadReportData(database.db, since));
         await writeFile(opts.out, html);
         process.stdout.write(`report written to ${opts.out} (${Math.round(html.length / 1024)} KiB)\n`);
@@ -196,6 +197,7 @@ function buildProgram(): Command {
     .option('--rate-limit', 'enforce 100 requests a minute and 1000 an hour per key, like the real API')
     .option('--mutate-every <seconds>', 'progress, add and delete a few jobs this often', integer('--mutate-every', 1, 86_400))
     .action(async (opts: { port: number; host: string; items: number; latency: number; faultRate: number; seed: number; apiKey: string; rateLimit?: boolean; mutateEvery?: number }) => {
+      const { runSimulatorCli } = await import('./api/simulator/index.ts');
       await runSimulatorCli({
         port: opts.port,
         host: opts.host,
@@ -215,6 +217,7 @@ function buildProgram(): Command {
     .addOption(new Option('--items <n>', 'batch calls in the simulated workspace').argParser(integer('--items', 1, 1_000_000)).default(5000))
     .action(async (opts: { items: number }) => {
       const { config, log } = setup();
+      const { runDemo } = await import('./demo.ts');
       await runDemo({ config, log, items: opts.items, out: process.stdout });
     });
 
