@@ -143,14 +143,20 @@ export function basic(user: string, password: string): string {
 
 export interface ThrowawayRedis {
   url: string;
+  port: number;
   /** SIGKILL, resolved once the process has exited: Redis is gone, not shutting down. */
   kill(): Promise<void>;
 }
 
-/** A redis-server of the test's own on a free port, with nothing persisted. */
-export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
-  const port = await closedPort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+/**
+ * A redis-server of the test's own on a free port (or `port`), with nothing
+ * persisted unless `dir` is given (then AOF in that folder, so a restart on
+ * the same port and folder comes back with the same data).
+ */
+export async function startThrowawayRedis(options: { port?: number; dir?: string } = {}): Promise<ThrowawayRedis> {
+  const port = options.port ?? (await closedPort());
+  const persistence = options.dir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.dir] : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -165,6 +171,7 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
   });
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;

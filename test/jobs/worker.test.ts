@@ -5,6 +5,10 @@ import { openQueueStore } from '../../src/jobs/queue.ts';
 import { registerSchedules } from '../../src/jobs/schedules.ts';
 import { startWorker, type WorkerHandle } from '../../src/jobs/worker.ts';
 import { silentLogger } from '../../src/log.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startThrowawayRedis } from '../http/fixture.ts';
 import { spawnCli, type Child } from '../helpers/child.ts';
 import { testConfig } from '../helpers/config.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -220,5 +224,26 @@ describe.each(BACKENDS)('worker on %s', (backend) => {
     expect(all[0]).toMatchObject({ status: 'failed', error: 'abandoned: its process stopped before the run finished' });
     expect(all[1]).toMatchObject({ status: 'succeeded' });
     await expectCopyMatches(database, 'alpha', simulator.truth());
+  });
+
+  // Needs a redis-server binary of its own to kill and restart, so it is only defined where Redis runs.
+  if (backend === 'redis') it('waits out a Redis outage and carries on, without crashing', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'redis-'));
+    let redis = await startThrowawayRedis({ dir });
+    try {
+      await setup({ items: 300 }, { redisUrl: redis.url });
+      const child = spawnWorker({ SYNC_EVERY: '1s' });
+      await expect.poll(() => succeeded('alpha'), { timeout: 30_000, interval: 200 }).toBeGreaterThanOrEqual(1);
+      await redis.kill();
+      const during = await succeeded('alpha');
+      // Redis stays away for a while; the worker must neither exit nor spin.
+      await expect.poll(() => child.output(), { timeout: 15_000, interval: 200 }).toMatch(/worker error|ECONNREFUSED|Connection is closed/);
+      expect(child.process.exitCode).toBeNull();
+      redis = await startThrowawayRedis({ port: redis.port, dir });
+      await expect.poll(() => succeeded('alpha'), { timeout: 30_000, interval: 200 }).toBeGreaterThanOrEqual(during + 2);
+      expect(child.process.exitCode).toBeNull();
+    } finally {
+      await redis.kill();
+    }
   });
 });
