@@ -47,6 +47,9 @@ const setFromExcluded = [...names.filter((n) => n !== 'id' && n !== 'last_update
  * is false, which writes WAL for every unchanged row. Filtered first, an
  * unchanged resync writes no WAL for the data tables at all. The ON CONFLICT
  * clauses stay for what the filter cannot see (another writer in between).
+ * The lookups are LATERAL … LIMIT 1 so that even the generic plan of the
+ * prepared statement probes the primary keys page row by page row; a plain
+ * join let it hash the whole table on every page, which grew with the table.
  * `xmax = 0` tells an inserted row from an updated one.
  */
 const UPSERT_PAGE = `
@@ -56,7 +59,11 @@ WITH input AS (
   INSERT INTO batch_call_history AS h (workspace, run_id, ${columnList})
   SELECT $1, $2, ${prefixed('i')}
   FROM input i
-  LEFT JOIN batch_call_history o ON o.workspace = $1 AND o.id = i.id AND o.last_updated_at_unix = i.last_updated_at_unix
+  LEFT JOIN LATERAL (
+    SELECT o.raw FROM batch_call_history o
+    WHERE o.workspace = $1 AND o.id = i.id AND o.last_updated_at_unix = i.last_updated_at_unix
+    LIMIT 1
+  ) o ON true
   WHERE o.raw IS DISTINCT FROM i.raw
   ON CONFLICT (workspace, id, last_updated_at_unix) DO UPDATE
     SET ${setFromExcluded}, amended_at = now()
@@ -68,7 +75,9 @@ WITH input AS (
   INSERT INTO batch_calls AS c (workspace, ${columnList})
   SELECT $1, ${prefixed('l')}
   FROM latest l
-  LEFT JOIN batch_calls o ON o.workspace = $1 AND o.id = l.id
+  LEFT JOIN LATERAL (
+    SELECT o.id, o.last_updated_at_unix, o.raw FROM batch_calls o WHERE o.workspace = $1 AND o.id = l.id LIMIT 1
+  ) o ON true
   WHERE o.id IS NULL
      OR l.last_updated_at_unix > o.last_updated_at_unix
      OR (l.last_updated_at_unix = o.last_updated_at_unix AND l.raw IS DISTINCT FROM o.raw)
