@@ -25,46 +25,50 @@ export interface PageWriteResult {
 }
 
 const names = API_COLUMNS.map(([name]) => name);
-const columnList = [...names, 'raw'].join(', ');
-const recordsetColumns = [...API_COLUMNS.map(([name, type]) => `${name} ${type}`), 'raw jsonb'].join(', ');
-const prefixed = (alias: string) => [...names, 'raw'].map((n) => `${alias}.${n}`).join(', ');
+const columns = [...names, 'raw'];
+const types: Record<string, string> = Object.fromEntries([...API_COLUMNS, ['raw', 'jsonb'] as const]);
+const columnList = columns.join(', ');
+const prefixed = (alias: string) => columns.map((n) => `${alias}.${n}`).join(', ');
 const setFromExcluded = [...names.filter((n) => n !== 'id' && n !== 'last_updated_at_unix'), 'raw']
   .map((n) => `${n} = excluded.${n}`)
   .join(', ');
 
 /**
- * The whole page in one statement, its rows passed as one jsonb parameter
- * (fixed shape: one prepared statement whatever the page size).
+ * The whole page in one statement, one array parameter per column ($3…):
+ * a fixed shape, so one prepared statement whatever the page size, and the
+ * fastest input measured (bench/write-candidates.ts, BENCHMARKS.md).
  *
- * - history: a new (id, last_updated_at_unix) is inserted; a known one whose
- *   content changed (the API bumped a counter, not the timestamp) is amended
- *   in place; an identical one is not touched.
- * - batch_calls: moves forward only when the incoming version is newer, or the
- *   same version with amended content; an older version never wins.
- *
- * Rows that would change nothing are filtered out before the INSERTs, not by
- * the ON CONFLICT … WHERE: a conflicting row is locked even when that WHERE
- * is false, which writes WAL for every unchanged row. Filtered first, an
- * unchanged resync writes no WAL for the data tables at all. The ON CONFLICT
- * clauses stay for what the filter cannot see (another writer in between).
- * The lookups are LATERAL … LIMIT 1 so that even the generic plan of the
- * prepared statement probes the primary keys page row by page row; a plain
- * join let it hash the whole table on every page, which grew with the table.
- * `xmax = 0` tells an inserted row from an updated one.
+ * - `changed`: the page's versions that are new, or whose content differs
+ *   from the stored version with the same timestamp (the API bumped a counter,
+ *   not the timestamp). Everything else is dropped here, not by an ON CONFLICT
+ *   … WHERE: a conflicting row is locked even when that WHERE is false, which
+ *   writes WAL for every unchanged row. Filtered first, an unchanged resync
+ *   writes no WAL for the data tables. The probe is LATERAL … LIMIT 1 on the
+ *   history primary key, so even a generic plan made on empty tables stays a
+ *   probe per row.
+ * - history: changed versions are inserted, or amended in place.
+ * - batch_calls: only for a page's newest version of an id, and only when
+ *   that version changed in history: batch_calls always holds history's
+ *   newest version (this one statement writes both), so an unchanged one
+ *   could not move it. It moves forward only when the incoming version is
+ *   newer, or the same version amended; an older version never wins.
+ * The ON CONFLICT clauses stay for what the filter cannot see (another writer
+ * in between). `xmax = 0` tells an inserted row from an updated one.
  */
 const UPSERT_PAGE = `
 WITH input AS (
-  SELECT * FROM jsonb_to_recordset($3::text::jsonb) AS t(${recordsetColumns})
-), history AS (
-  INSERT INTO batch_call_history AS h (workspace, run_id, ${columnList})
-  SELECT $1, $2, ${prefixed('i')}
-  FROM input i
+  SELECT * FROM unnest(${columns.map((c, i) => `$${i + 3}::${types[c]}[]`).join(', ')}) AS t(${columnList})
+), changed AS (
+  SELECT i.* FROM input i
   LEFT JOIN LATERAL (
     SELECT o.raw FROM batch_call_history o
     WHERE o.workspace = $1 AND o.id = i.id AND o.last_updated_at_unix = i.last_updated_at_unix
     LIMIT 1
   ) o ON true
   WHERE o.raw IS DISTINCT FROM i.raw
+), history AS (
+  INSERT INTO batch_call_history AS h (workspace, run_id, ${columnList})
+  SELECT $1, $2, ${prefixed('i')} FROM changed i
   ON CONFLICT (workspace, id, last_updated_at_unix) DO UPDATE
     SET ${setFromExcluded}, amended_at = now()
     WHERE h.raw IS DISTINCT FROM excluded.raw
@@ -73,14 +77,8 @@ WITH input AS (
   SELECT DISTINCT ON (id) * FROM input ORDER BY id, last_updated_at_unix DESC
 ), current AS (
   INSERT INTO batch_calls AS c (workspace, ${columnList})
-  SELECT $1, ${prefixed('l')}
-  FROM latest l
-  LEFT JOIN LATERAL (
-    SELECT o.id, o.last_updated_at_unix, o.raw FROM batch_calls o WHERE o.workspace = $1 AND o.id = l.id LIMIT 1
-  ) o ON true
-  WHERE o.id IS NULL
-     OR l.last_updated_at_unix > o.last_updated_at_unix
-     OR (l.last_updated_at_unix = o.last_updated_at_unix AND l.raw IS DISTINCT FROM o.raw)
+  SELECT $1, ${prefixed('l')} FROM latest l
+  WHERE EXISTS (SELECT 1 FROM changed ch WHERE ch.id = l.id AND ch.last_updated_at_unix = l.last_updated_at_unix)
   ON CONFLICT (workspace, id) DO UPDATE
     SET ${setFromExcluded}, last_updated_at_unix = excluded.last_updated_at_unix
     WHERE excluded.last_updated_at_unix > c.last_updated_at_unix
@@ -93,6 +91,21 @@ SELECT
   (SELECT count(*) FILTER (WHERE inserted) FROM current)::int AS "rowsInserted",
   (SELECT count(*) FILTER (WHERE NOT inserted) FROM current)::int AS "rowsUpdated"
 `;
+
+/** One Postgres array literal per column: numbers bare, everything else quoted (jsonb as its JSON text). */
+export function columnArrays(rows: PageRow[]): string[] {
+  return columns.map((column) => {
+    const quote = types[column] !== 'bigint';
+    const json = types[column] === 'jsonb';
+    const items = rows.map((row) => {
+      const value = row[column as keyof PageRow];
+      if (value === null || value === undefined) return 'NULL';
+      const text = json ? JSON.stringify(value) : String(value);
+      return quote ? `"${text.replace(/["\\]/g, '\\$&')}"` : text;
+    });
+    return `{${items.join(',')}}`;
+  });
+}
 
 const INSERT_REJECTED = `
 INSERT INTO rejected_records (run_id, workspace, page, item_id, reason, raw)
@@ -123,7 +136,7 @@ export async function writePage(sql: postgres.Sql, write: PageWrite): Promise<Pa
   return sql.begin(async (tx) => {
     let result = NOTHING;
     if (write.rows.length > 0) {
-      const [row] = await tx.unsafe<PageWriteResult[]>(UPSERT_PAGE, [write.workspace, write.runId, JSON.stringify(write.rows)], { prepare: true });
+      const [row] = await tx.unsafe<PageWriteResult[]>(UPSERT_PAGE, [write.workspace, write.runId, ...columnArrays(write.rows)], { prepare: true });
       result = row ?? NOTHING;
     }
     if (write.rejected.length > 0) {
