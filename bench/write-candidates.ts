@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type postgres from 'postgres';
 import { API_COLUMNS, type PageRow } from '../src/db/page-rows.ts';
-import { writePage, type PageWrite, type PageWriteResult } from '../src/db/write-page.ts';
+import { ADVANCE_RUN, INSERT_REJECTED, writePage, type PageWrite, type PageWriteResult } from '../src/db/write-page.ts';
 
 /**
  * Ways to write one page, all with writePage's transaction shape (one
@@ -113,24 +113,6 @@ const UNNEST_INPUT = `SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 3}::$
 const STAGING_TABLE = 'threetone_page_in';
 const STAGING_INPUT = `SELECT * FROM ${STAGING_TABLE}`;
 const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS ${STAGING_TABLE} (${COLUMNS.map((c) => `${c} ${TYPES[c]}`).join(', ')}) ON COMMIT DELETE ROWS`;
-
-// Same text as write-page.ts (not exported there).
-const INSERT_REJECTED = `
-INSERT INTO rejected_records (run_id, workspace, page, item_id, reason, raw)
-SELECT $1, $2, $3, item_id, reason, raw FROM jsonb_to_recordset($4::text::jsonb) AS t(item_id text, reason text, raw text)
-`;
-const ADVANCE_RUN = `
-UPDATE sync_runs SET
-  pages = pages + 1,
-  items_seen = items_seen + $2,
-  rows_inserted = rows_inserted + $3,
-  rows_updated = rows_updated + $4,
-  versions_added = versions_added + $5,
-  versions_amended = versions_amended + $6,
-  rejected = rejected + $7,
-  next_cursor = $8
-WHERE id = $1 AND status = 'running'
-`;
 
 const NOTHING: PageWriteResult = { versionsAdded: 0, versionsAmended: 0, rowsInserted: 0, rowsUpdated: 0 };
 

@@ -107,7 +107,8 @@ export function columnArrays(rows: PageRow[]): string[] {
   });
 }
 
-const INSERT_REJECTED = `
+/** Exported for the bench's candidate write paths, which share the page transaction's other statements. */
+export const INSERT_REJECTED = `
 INSERT INTO rejected_records (run_id, workspace, page, item_id, reason, raw)
 SELECT $1, $2, $3, item_id, reason, raw FROM jsonb_to_recordset($4::text::jsonb) AS t(item_id text, reason text, raw text)
 `;
@@ -116,7 +117,7 @@ const RECORD_SEEN = `
 INSERT INTO reconcile_seen (run_id, id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING
 `;
 
-const ADVANCE_RUN = `
+export const ADVANCE_RUN = `
 UPDATE sync_runs SET
   pages = pages + 1,
   items_seen = items_seen + $2,
