@@ -4,7 +4,8 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { loadConfig, type Config } from '../src/config.ts';
-import { openDatabase, redactUrl, type Database } from '../src/db/connection.ts';
+import { openDatabase, type Database } from '../src/db/connection.ts';
+import { redactUrl } from '../src/util/redact-url.ts';
 import { runMigrations } from '../src/db/migrate.ts';
 import { silentLogger } from '../src/log.ts';
 

@@ -3,11 +3,11 @@ import { sql } from 'drizzle-orm';
 import { startSimulator } from './api/simulator/index.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/connection.ts';
-import { redactUrl } from './db/connection.ts';
 import { runMigrations } from './db/migrate.ts';
 import { runSync, type SyncSummary } from './jobs/sync-run.ts';
 import type { Logger } from './log.ts';
 import { formatTable } from './util/table.ts';
+import { redactUrl } from './util/redact-url.ts';
 
 const DEMO_KEY = 'demo-key';
 const DEMO_WORKSPACE = 'demo';

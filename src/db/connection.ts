@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import * as schema from './schema.ts';
+import { redactUrl } from '../util/redact-url.ts';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 
@@ -58,17 +59,6 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'embedde
   } catch (error) {
     await close();
     throw error;
-  }
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparsable url>';
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Database } from '../db/connection.ts';
+import { escapeHtml, formatAge } from '../util/html.ts';
 import { latestRuns, type RunRow } from '../db/runs/latest-runs.ts';
 import { lastSuccesses } from './metrics.ts';
 
@@ -171,15 +172,6 @@ function timeTag(date: Date): string {
   return `<time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC</time>`;
 }
 
-export function formatAge(ms: number): string {
-  const minutes = Math.floor(Math.max(0, ms) / 60_000);
-  if (minutes < 1) return 'less than a minute ago';
-  if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours} h ${minutes % 60} min ago`;
-  return `${Math.floor(hours / 24)} days ago`;
-}
-
 function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.max(0, ms)} ms`;
   const seconds = ms / 1000;
@@ -189,12 +181,6 @@ function formatDuration(ms: number): string {
 
 function formatCount(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }
 
 const STYLE = `

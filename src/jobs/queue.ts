@@ -10,7 +10,7 @@ import {
 } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import { redactUrl } from '../db/connection.ts';
+import { redactUrl } from '../util/redact-url.ts';
 import { pingRedis } from '../util/ping-redis.ts';
 import type { SyncJobData } from './job-data.ts';
 

@@ -1,4 +1,4 @@
-import { escapeHtml } from './html.ts';
+import { escapeHtml } from '../util/html.ts';
 
 const STATUS_COLOURS: Record<string, string> = {
   completed: '#2f9e44',

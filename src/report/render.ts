@@ -1,5 +1,5 @@
 import { rateBars, stackedDaily } from './charts.ts';
-import { escapeHtml, formatAge } from './html.ts';
+import { escapeHtml, formatAge } from '../util/html.ts';
 import type { ReportData } from './queries.ts';
 
 /** A self-contained HTML page: inline CSS and SVG, no script, nothing fetched. */
@@ -20,7 +20,7 @@ export function renderReport(data: ReportData): string {
   const freshness = data.freshness
     .map(
       (f) =>
-        `<tr><td>${escapeHtml(f.workspace)}</td><td>${escapeHtml(f.last_success_at ?? 'never')}</td><td class="num">${escapeHtml(formatAge(f.age_seconds))}</td><td>${escapeHtml(f.last_run_status ?? '')}</td></tr>`,
+        `<tr><td>${escapeHtml(f.workspace)}</td><td>${escapeHtml(f.last_success_at ?? 'never')}</td><td class="num">${escapeHtml(f.age_seconds === null ? 'never' : formatAge(f.age_seconds * 1000))}</td><td>${escapeHtml(f.last_run_status ?? '')}</td></tr>`,
     )
     .join('');
   return `<!doctype html>
