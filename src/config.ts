@@ -24,10 +24,35 @@ const intVar = (min: number, max: number, fallback: number) =>
       return n;
     });
 
+/** A decimal number from `min` to `max`. */
+const ratioVar = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a number from ${min} to ${max} (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** `1`/`true`/`yes` or `0`/`false`/`no`; unset is false. */
+const flagVar = optionalString.transform((v, ctx) => {
+  if (v === undefined) return false;
+  if (/^(1|true|yes)$/i.test(v)) return true;
+  if (/^(0|false|no)$/i.test(v)) return false;
+  ctx.addIssue({ code: 'custom', message: `must be 1 or 0 (got "${v}")` });
+  return z.NEVER;
+});
 
 const urlVar = (protocols: string[], example: string) =>
   optionalString.superRefine((v, ctx) => {
@@ -121,10 +146,12 @@ const workspacesVar = optionalString.transform((v, ctx) => {
 const envSchema = z.object({
   /** API key for the workspace (header `x-api-key`). Required by `sync`. Never logged or stored. */
   THREETONE_API_KEY: optionalString,
-  /** API base URL. Default https://api.threetone.in */
+  /** API base URL. Default https://api.threetone.in. Plain http:// only to a loopback host, unless THREETONE_ALLOW_INSECURE_HTTP=1. */
   THREETONE_BASE_URL: urlVar(['https:', 'http:'], 'https://api.threetone.in').transform(
     (v) => (v ?? 'https://api.threetone.in').replace(/\/+$/, ''),
   ),
+  /** Allows an http:// THREETONE_BASE_URL on a host that is not loopback (the API key would cross the network unencrypted). Default 0. */
+  THREETONE_ALLOW_INSECURE_HTTP: flagVar,
   /** Label stored in every row's `workspace` column. Default `default`. */
   THREETONE_WORKSPACE: optionalString.pipe(workspaceName.optional()).transform((v) => v ?? 'default'),
   /** Items per request, 1..500. Default 500 (fewest requests). */
@@ -144,6 +171,13 @@ const envSchema = z.object({
   THREETONE_REQUESTS_PER_HOUR: intVar(1, 100_000_000, 1000),
   /** Incremental syncs stop once every non-final job was seen again and this many pages in a row changed nothing. Default 2. */
   INCREMENTAL_QUIET_PAGES: intVar(1, 1000, 2),
+  /** A reconciliation that would mark more than this share of the workspace's live jobs deleted marks nothing and fails (`reconcile --allow-mass-delete` confirms once). Default 0.25. */
+  RECONCILE_MAX_DELETE_RATIO: ratioVar(0, 1, 0.25),
+  /** statement_timeout and lock_timeout of the sync's Postgres sessions, in ms. Defaults 120000 and 30000. */
+  PG_STATEMENT_TIMEOUT_MS: intVar(100, 86_400_000, 120_000),
+  PG_LOCK_TIMEOUT_MS: intVar(100, 86_400_000, 30_000),
+  /** Longest wait for another process's migration to finish, in ms; then `migrate` fails naming who holds the lock. Default 120000. */
+  MIGRATION_LOCK_TIMEOUT_MS: intVar(100, 86_400_000, 120_000),
   /** Postgres URL. Unset: an embedded Postgres under EMBEDDED_PG_DIR. */
   DATABASE_URL: urlVar(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db'),
   /** Several workspaces: JSON `{"name": "api key", ...}`. Unset: THREETONE_WORKSPACE with THREETONE_API_KEY. */
@@ -160,6 +194,8 @@ const envSchema = z.object({
   /** Attempts per job, with exponential backoff from JOB_BACKOFF_MS. Defaults 3 and 30000. */
   JOB_ATTEMPTS: intVar(1, 100, 3),
   JOB_BACKOFF_MS: intVar(1, 3_600_000, 30_000),
+  /** Ceiling of any job delay: retry backoff, and postponing after a long Retry-After. Default 3600000 (1 h). */
+  JOB_MAX_DELAY_MS: intVar(1000, 86_400_000, 3_600_000),
   /** Finished jobs kept in the queue for inspection. Defaults 100 completed, 1000 failed. */
   KEEP_COMPLETED_JOBS: intVar(0, 1_000_000, 100),
   KEEP_FAILED_JOBS: intVar(0, 1_000_000, 1000),
@@ -202,6 +238,8 @@ export interface WorkerConfig {
   concurrency: number;
   attempts: number;
   backoffMs: number;
+  /** Ceiling of retry backoff and of postponement. */
+  maxDelayMs: number;
   keepCompleted: number;
   keepFailed: number;
   lockMs: number;
@@ -237,6 +275,9 @@ export interface Config {
   maxRetryAfterMs: number;
   budget: RequestBudgetLimit[];
   incrementalQuietPages: number;
+  reconcile: { maxDeleteRatio: number };
+  /** Session settings of the sync's Postgres connections, and the migration lock's wait. */
+  pg: { statementTimeoutMs: number; lockTimeoutMs: number; migrationLockTimeoutMs: number };
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   embeddedPg: { dir: string; port: number };
@@ -253,6 +294,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
     problems.push('NODE_TLS_REJECT_UNAUTHORIZED=0 turns off TLS certificate checks, which would expose the API key: unset it');
   }
+  if (parsed.success) {
+    const insecure = insecureBaseUrl(parsed.data.THREETONE_BASE_URL, parsed.data.THREETONE_ALLOW_INSECURE_HTTP);
+    if (insecure) problems.push(insecure);
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -267,6 +312,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.WORKER_CONCURRENCY,
       attempts: e.JOB_ATTEMPTS,
       backoffMs: e.JOB_BACKOFF_MS,
+      maxDelayMs: e.JOB_MAX_DELAY_MS,
       keepCompleted: e.KEEP_COMPLETED_JOBS,
       keepFailed: e.KEEP_FAILED_JOBS,
       lockMs: e.WORKER_LOCK_MS,
@@ -291,11 +337,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       { points: e.THREETONE_REQUESTS_PER_HOUR, windowMs: 3_600_000 },
     ],
     incrementalQuietPages: e.INCREMENTAL_QUIET_PAGES,
+    reconcile: { maxDeleteRatio: e.RECONCILE_MAX_DELETE_RATIO },
+    pg: { statementTimeoutMs: e.PG_STATEMENT_TIMEOUT_MS, lockTimeoutMs: e.PG_LOCK_TIMEOUT_MS, migrationLockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT_MS },
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     embeddedPg: { dir: e.EMBEDDED_PG_DIR, port: e.EMBEDDED_PG_PORT },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/** Why `baseUrl` would send the API key in clear text, or undefined when it does not. */
+function insecureBaseUrl(baseUrl: string, allowed: boolean): string | undefined {
+  const url = new URL(baseUrl);
+  // fetch() refuses credentials in a URL anyway; saying so here keeps them out of every error and log line.
+  if (url.username || url.password) return 'THREETONE_BASE_URL must not contain a user name or password (the API key is the only credential)';
+  if (url.protocol !== 'http:' || allowed || LOOPBACK.test(url.hostname)) return undefined;
+  return `THREETONE_BASE_URL must use https:// for a host that is not loopback (${url.hostname}): plain http would send the API key unencrypted; set THREETONE_ALLOW_INSECURE_HTTP=1 to allow it anyway`;
 }
 
 /** The configured workspace `name`, or a ConfigError listing the ones there are. */

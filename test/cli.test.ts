@@ -109,6 +109,6 @@ describe('threetone-sync CLI', () => {
   it('exits 1 naming DATABASE_URL when Postgres is unreachable', async () => {
     const result = await cli(['sync'], { ...env, DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/nowhere', LOG_LEVEL: 'silent' });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: cannot reach Postgres at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/nowhere: .*; check DATABASE_URL\n$/);
+    expect(result.stderr).toMatch(/^error: cannot reach Postgres at postgres:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:1\/nowhere: .*; check DATABASE_URL\n$/);
   });
 });

@@ -74,3 +74,33 @@ describe('loadConfig', () => {
     expect(loadConfig({}).worker).toMatchObject({ syncEveryMs: 300_000, reconcileCron: '0 3 * * *', reconcileTz: 'UTC', concurrency: 4 });
   });
 });
+
+describe('the API base URL', () => {
+  it('may be plain http only on a loopback host, unless explicitly allowed', () => {
+    for (const ok of ['http://127.0.0.1:4010', 'http://localhost:4010', 'http://[::1]:4010', 'https://api.example.com']) {
+      expect(problems({ THREETONE_BASE_URL: ok }), ok).toEqual([]);
+    }
+    expect(problems({ THREETONE_BASE_URL: 'http://simulator:4010' })).toEqual([
+      'THREETONE_BASE_URL must use https:// for a host that is not loopback (simulator): plain http would send the API key unencrypted; set THREETONE_ALLOW_INSECURE_HTTP=1 to allow it anyway',
+    ]);
+    expect(problems({ THREETONE_BASE_URL: 'http://simulator:4010', THREETONE_ALLOW_INSECURE_HTTP: '1' })).toEqual([]);
+    expect(problems({ THREETONE_ALLOW_INSECURE_HTTP: 'maybe' })).toEqual(['THREETONE_ALLOW_INSECURE_HTTP must be 1 or 0 (got "maybe")']);
+  });
+
+  it('never carries a user name or password, so none can reach a log line', () => {
+    expect(problems({ THREETONE_BASE_URL: 'https://me:secret@api.example.com' })).toEqual([
+      'THREETONE_BASE_URL must not contain a user name or password (the API key is the only credential)',
+    ]);
+  });
+});
+
+describe('safety limits', () => {
+  it('has documented defaults and checks its ranges', () => {
+    const config = loadConfig({});
+    expect(config.reconcile).toEqual({ maxDeleteRatio: 0.25 });
+    expect(config.pg).toEqual({ statementTimeoutMs: 120_000, lockTimeoutMs: 30_000, migrationLockTimeoutMs: 120_000 });
+    expect(config.worker.maxDelayMs).toBe(3_600_000);
+    expect(problems({ RECONCILE_MAX_DELETE_RATIO: '1.5' })).toEqual(['RECONCILE_MAX_DELETE_RATIO must be a number from 0 to 1 (got "1.5")']);
+    expect(loadConfig({ RECONCILE_MAX_DELETE_RATIO: '0.05' }).reconcile.maxDeleteRatio).toBe(0.05);
+  });
+});

@@ -1,7 +1,8 @@
-/** The URL without its password, for messages. */
+/** The URL without its user info, for messages: a user name can be as telling as a password. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
+    if (parsed.username) parsed.username = '***';
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
