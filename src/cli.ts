@@ -67,7 +67,7 @@ function buildProgram(): Command {
     .action(async () => {
       const { config, log } = setup();
       await withDatabase(config, log, async (database) => {
-        await runMigrations(database);
+        await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log });
         log.info('migrations applied');
       });
     });
@@ -117,13 +117,19 @@ function buildProgram(): Command {
     .command('reconcile')
     .description('walk every page, then mark jobs the API no longer lists as deleted (and undelete ones that came back)')
     .option('--workspace <name>', 'only this workspace (default: every configured one)')
-    .action(async (opts: { workspace?: string }) => {
+    .option('--allow-mass-delete', 'confirm, for this run only, marking more than RECONCILE_MAX_DELETE_RATIO of the live jobs deleted (or all of them, if the API lists none)')
+    .action(async (opts: { workspace?: string; allowMassDelete?: boolean }) => {
       const { config, log } = setup();
       const workspaces = opts.workspace ? [findWorkspace(config, opts.workspace)] : requireWorkspaces(config);
       await withDatabase(config, log, async (database) => {
         const summaries: SyncSummary[] = [];
         for (const workspace of workspaces) {
-          summaries.push(await runSync({ config, database, log }, { workspace: workspace.name, apiKey: workspace.apiKey, kind: 'reconcile' }));
+          summaries.push(
+            await runSync(
+              { config, database, log },
+              { workspace: workspace.name, apiKey: workspace.apiKey, kind: 'reconcile', allowMassDelete: opts.allowMassDelete === true },
+            ),
+          );
         }
         printSummaries(summaries);
         process.stdout.write(

@@ -41,7 +41,7 @@ export async function runDemo(options: { config: Config; log: Logger; items: num
   const database = await openDatabase(config, log);
   try {
     out.write(`Postgres: ${redactUrl(database.url)}${config.databaseUrl ? '' : ' (embedded, data under ' + config.embeddedPg.dir + ')'}\n`);
-    await runMigrations(database);
+    await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log });
     const runs: (SyncSummary & { run: string })[] = [];
     const target = { workspace: DEMO_WORKSPACE, apiKey: DEMO_KEY, kind: 'sync' as const };
 
@@ -60,9 +60,9 @@ export async function runDemo(options: { config: Config; log: Logger; items: num
       )}\n`,
     );
     const [totals] = await database.db.execute<{ jobs: number; versions: number; rejected: number }>(sql`
-      SELECT (SELECT count(*) FROM batch_calls WHERE workspace = ${DEMO_WORKSPACE})::int AS jobs,
-             (SELECT count(*) FROM batch_call_history WHERE workspace = ${DEMO_WORKSPACE})::int AS versions,
-             (SELECT count(*) FROM rejected_records WHERE workspace = ${DEMO_WORKSPACE})::int AS rejected`);
+      SELECT (SELECT pg_catalog.count(*) FROM batch_calls WHERE workspace = ${DEMO_WORKSPACE})::int AS jobs,
+             (SELECT pg_catalog.count(*) FROM batch_call_history WHERE workspace = ${DEMO_WORKSPACE})::int AS versions,
+             (SELECT pg_catalog.count(*) FROM rejected_records WHERE workspace = ${DEMO_WORKSPACE})::int AS rejected`);
     out.write(
       `\nPostgres now holds ${totals?.jobs} batch calls (the API lists ${simulator.truth().length}), ${totals?.versions} versions in batch_call_history, ${totals?.rejected} rejected items in rejected_records.\n` +
         `The 3 deleted jobs stay in batch_calls until reconciliation marks them; see README for queries.\n`,

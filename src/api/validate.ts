@@ -41,7 +41,7 @@ export function validateItems(items: unknown[]): ValidatedPage {
       rejected.push({ raw, reason: describeIssues(parsed.error.issues), itemId: idOf(raw) });
       continue;
     }
-    const unstorable = unstorableString(raw);
+    const unstorable = unstorableString(raw) ?? unstorableColumn(parsed.data);
     if (unstorable) {
       rejected.push({ raw, reason: unstorable, itemId: idOf(raw) });
       continue;
@@ -62,11 +62,57 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
   return parts.join('; ');
 }
 
-function idOf(raw: unknown): string | null {
+/** The item's id when it is one we can store and index, else null. */
+export function idOf(raw: unknown): string | null {
   const id = (raw as { id?: unknown } | null)?.id;
-  return typeof id === 'string' && id.length > 0 && id.length <= 200 && unstorableString(id) === undefined ? id : null;
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_KEY_LENGTH && unstorableString(id) === undefined ? id : null;
 }
 
+/**
+ * Longest value of a field that is part of an index key. A btree entry holds
+ * at most ~2.7 kB, so one longer value would fail its whole page's write; real
+ * ids are a few dozen characters.
+ */
+export const MAX_KEY_LENGTH = 256;
+const KEY_FIELDS = ['id', 'agent_id', 'status', 'phone_provider', 'phone_number_id'] as const;
+
+/** The unix-seconds range `to_timestamp` (and so the timestamptz columns) accepts: 4714-11-24 BC to 294276 AD. */
+export const UNIX_SECONDS_MIN = -210_866_803_200;
+export const UNIX_SECONDS_MAX = 9_224_318_015_999;
+const TIME_FIELDS = ['created_at_unix', 'scheduled_time_unix', 'last_updated_at_unix'] as const;
+
+/** What the columns and their indexes could not hold, in one line; undefined when the item is storable. */
+export function unstorableColumn(item: BatchCall): string | undefined {
+  for (const field of KEY_FIELDS) {
+    const value = item[field];
+    if (typeof value === 'string' && value.length > MAX_KEY_LENGTH) {
+      return `${field}: ${value.length} characters, longer than the ${MAX_KEY_LENGTH} an indexed column takes`;
+    }
+  }
+  for (const field of TIME_FIELDS) {
+    const value = item[field];
+    if (value < UNIX_SECONDS_MIN || value > UNIX_SECONDS_MAX) {
+      return `${field}: ${value} is outside the timestamps Postgres can store (unix seconds ${UNIX_SECONDS_MIN} to ${UNIX_SECONDS_MAX})${unitHint(value)}`;
+    }
+    const hint = unitHint(value);
+    // Storable, but its timestamptz twin would be a date after year 5000 in every BI view: wrong, not exact.
+    if (value > SECONDS_PLAUSIBLE_MAX && hint) return `${field}: ${value} is not unix seconds${hint}`;
+  }
+  return undefined;
+}
+
+/** Unix seconds after this (year 5138) are not a date a batch call has. */
+const SECONDS_PLAUSIBLE_MAX = 100_000_000_000;
+
+/** Milliseconds or microseconds where seconds belong are the usual cause of an absurd timestamp (a date this century once divided). */
+function unitHint(value: number): string {
+  for (const [unit, divisor] of [['milliseconds', 1_000], ['microseconds', 1_000_000]] as const) {
+    const date = new Date((value / divisor) * 1000);
+    const year = date.getUTCFullYear();
+    if (year >= 2000 && year <= 2200) return `; it looks like ${unit} (${date.toISOString()})`;
+  }
+  return '';
+}
 const MAX_DEPTH = 64;
 
 /**

@@ -9,6 +9,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 /**
@@ -58,14 +59,20 @@ export const syncRuns = pgTable(
     rejected: integer().notNull().default(0),
     requests: integer().notNull().default(0),
     retries: integer().notNull().default(0),
-    /** Jobs marked deleted / brought back by this run (reconciliation marks; any run undeletes what it sees). */
+    /** Jobs marked deleted by this reconciliation / brought back by this run (any run undeletes a job it lists again). */
     deleted: integer().notNull().default(0),
     undeleted: integer().notNull().default(0),
     /** Reconciliation: distinct jobs the API listed, and how many we held as live before marking deletes. */
     api_count: integer(),
     stored_count: integer(),
-    /** `end` (walked every page), `caught_up` (incremental early stop), `error`, `interrupted`. */
+    /** `end` (walked every page), `caught_up` (incremental early stop), `error`, `interrupted`, `delete_guard` (reconciliation refused to mark a mass delete), `lost_ownership`. */
     stop_reason: text(),
+    /**
+     * Fencing token of the process attempt that owns this run, renewed when an attempt opens or
+     * resumes it. Every page transaction and the run's close check it, so a process that lost its
+     * workspace lock can never write into a run another process took over.
+     */
+    owner: text(),
     /** 1 + how many times a later attempt resumed this run from its cursor. */
     attempts: integer().notNull().default(1),
     /** Cursor of the next page not yet committed; null once the walk is complete. */
@@ -88,6 +95,8 @@ export const batchCalls = pgTable(
     primaryKey({ columns: [t.workspace, t.id] }),
     index('batch_calls_workspace_status_idx').on(t.workspace, t.status),
     index('batch_calls_workspace_created_idx').on(t.workspace, t.created_at_unix),
+    // Few rows: every page asks whether it lists a job marked deleted, and that must not read the heap of live ones.
+    index('batch_calls_deleted_idx').on(t.workspace, t.id).where(sql`deleted_at IS NOT NULL`),
   ],
 );
 
@@ -101,37 +110,58 @@ export const batchCallHistory = pgTable(
     /** When the API changed this version's content without bumping its timestamp. */
     amended_at: timestamp({ withTimezone: true }),
   },
-  (t) => [primaryKey({ columns: [t.workspace, t.id, t.last_updated_at_unix] })],
+  (t) => [
+    primaryKey({ columns: [t.workspace, t.id, t.last_updated_at_unix] }),
+    // Rows arrive in observed order, so a BRIN index stays a few pages and serves every "versions since" read.
+    index('batch_call_history_observed_brin').using('brin', t.observed_at),
+  ],
 );
 
-/** Items that broke the schema: kept verbatim with the reason, never silently dropped. */
+/**
+ * Items we could not store: kept verbatim with the reason, never silently dropped. One row per
+ * workspace, item and reason: an item rejected on every run bumps `times_seen` and `last_seen_at`
+ * instead of adding a row each time.
+ */
 export const rejectedRecords = pgTable(
   'rejected_records',
   {
     id: bigserial({ mode: 'number' }).primaryKey(),
+    /** The latest run that met it. */
     run_id: bigint({ mode: 'number' })
       .notNull()
       .references(() => syncRuns.id, { onDelete: 'cascade' }),
     workspace: text().notNull(),
+    /** Page of that run. */
     page: integer().notNull(),
     item_id: text(),
+    /** What identifies the item: its id, or the hash of its raw text when it had no usable id. */
+    item_key: text()
+      .notNull()
+      .generatedAlwaysAs(sql`COALESCE(item_id, md5(raw))`),
     reason: text().notNull(),
-    /** The item's JSON text exactly as received (text, not jsonb: it may hold what jsonb refuses). */
+    /** The item's JSON text exactly as received, latest occurrence (text, not jsonb: it may hold what jsonb refuses). */
     raw: text().notNull(),
-    received_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    first_seen_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    last_seen_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    times_seen: integer().notNull().default(1),
   },
-  (t) => [index('rejected_records_run_idx').on(t.run_id)],
+  (t) => [
+    index('rejected_records_run_idx').on(t.run_id),
+    uniqueIndex('rejected_records_item_reason_idx').on(t.workspace, t.item_key, t.reason),
+  ],
 );
 
 /**
- * Ids a reconciliation has seen so far, written with each page. Unlogged (no
- * WAL): it is scratch space, emptied when the run ends, and a crash only
- * loses what the next reconciliation rebuilds.
+ * Ids a reconciliation has seen so far, written with each page. Owned by its run until the run
+ * ends: logged (a crash or restart of Postgres between attempts keeps them) and removed only when
+ * the run finishes, fails for good, or a newer reconciliation of the same workspace replaces it.
  */
 export const reconcileSeen = pgTable(
   'reconcile_seen',
   {
-    run_id: bigint({ mode: 'number' }).notNull(),
+    run_id: bigint({ mode: 'number' })
+      .notNull()
+      .references(() => syncRuns.id, { onDelete: 'cascade' }),
     id: text().notNull(),
   },
   (t) => [primaryKey({ columns: [t.run_id, t.id] })],

@@ -1,8 +1,18 @@
 import postgres from 'postgres';
 import { SyncLockedError } from '../errors/SyncLockedError.ts';
+import { TimeoutError, withTimeout } from '../util/with-timeout.ts';
 
 export interface WorkspaceLock {
+  /** Backend pid of the session holding the lock: page transactions check the lock is still there. */
+  pid: number;
+  /** Aborted, with a one-line reason, as soon as the lock is known to be gone. */
+  lost: AbortSignal;
   release(): Promise<void>;
+}
+
+export interface LockOptions {
+  /** How often the lock's session is checked while the run goes on. Default 5000 ms. */
+  heartbeatMs?: number;
 }
 
 /**
@@ -13,32 +23,74 @@ export interface WorkspaceLock {
  * It lives on a one-connection client of its own rather than a reserved
  * connection of the shared pool: postgres.js 3.4.9 throws an uncatchable
  * TypeError when a reserved connection's socket dies with a write pending
- * (porsager/postgres#1208), which would take the worker down with it. The
- * connection must also never be recycled, or the lock would silently go.
+ * (porsager/postgres#1208), which would take the worker down with it.
+ *
+ * The lock goes with its connection (a Postgres restart or failover,
+ * idle_session_timeout, pg_terminate_backend, a pooler), and another process
+ * may then take the workspace. So the connection's close aborts `lost`, and a
+ * heartbeat asks the session whether it still holds the lock: postgres.js
+ * reconnects silently, and a new backend holds nothing. The heartbeat also
+ * keeps the session from ever being idle.
  */
-export async function lockWorkspace(databaseUrl: string, workspace: string): Promise<WorkspaceLock> {
+export async function lockWorkspace(databaseUrl: string, workspace: string, options: LockOptions = {}): Promise<WorkspaceLock> {
+  const lost = new AbortController();
+  let releasing = false;
+  const loseLock = (why: string) => {
+    if (!releasing && !lost.signal.aborted) lost.abort(new Error(`the workspace lock of "${workspace}" was lost: ${why}`));
+  };
   const session = postgres(databaseUrl, {
     max: 1,
     idle_timeout: 0,
     max_lifetime: null,
     connect_timeout: 10,
     onnotice: () => undefined,
+    onclose: () => loseLock('its Postgres connection closed'),
     connection: { application_name: 'threetone-sync-lock' },
   });
   const key = `threetone-sync:${workspace}`;
+  let pid: number;
   try {
-    const [row] = await session<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtextextended(${key}, 0)) as locked`;
+    const [row] = await session<{ locked: boolean; pid: number }[]>`
+      select pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended(${key}::text, 0::bigint)) as locked, pg_catalog.pg_backend_pid() as pid`;
     if (!row?.locked) throw new SyncLockedError(workspace);
+    pid = row.pid;
   } catch (error) {
+    releasing = true;
     await session.end({ timeout: 1 });
     throw error;
   }
+
+  const heartbeatMs = options.heartbeatMs ?? 5_000;
+  let beating = false;
+  const heartbeat = setInterval(() => {
+    if (beating) return;
+    beating = true;
+    // Bounded: a network partition neither closes the connection nor answers.
+    withTimeout(
+      session<{ held: boolean }[]>`
+        select pg_catalog.pg_backend_pid() = ${pid}::int
+          and exists (select 1 from pg_catalog.pg_locks where locktype = 'advisory' and pid = ${pid}::int and granted) as held`,
+      heartbeatMs,
+      'the lock session',
+    ).then(
+      ([row]) => {
+        if (!row?.held) loseLock('its session no longer holds it');
+      },
+      (error: unknown) => loseLock(error instanceof TimeoutError ? `its Postgres session did not answer within ${heartbeatMs} ms` : 'its Postgres session failed'),
+    ).finally(() => (beating = false));
+  }, heartbeatMs);
+  heartbeat.unref();
+
   let released: Promise<void> | undefined;
   return {
+    pid,
+    lost: lost.signal,
     release: () =>
       (released ??= (async () => {
+        releasing = true;
+        clearInterval(heartbeat);
         // Ending the session releases the lock too; unlocking first makes it immediate even if end() lingers.
-        await session`select pg_advisory_unlock(hashtextextended(${key}, 0))`.catch(() => undefined);
+        await session`select pg_catalog.pg_advisory_unlock(pg_catalog.hashtextextended(${key}::text, 0::bigint))`.catch(() => undefined);
         await session.end({ timeout: 1 });
       })()),
   };

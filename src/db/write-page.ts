@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
-import type { RejectedItem } from '../api/validate.ts';
+import { idOf, type RejectedItem } from '../api/validate.ts';
+import { findPostgresError } from '../errors/describe-error.ts';
 import { API_COLUMNS, type PageRow } from './page-rows.ts';
+import { proveOwnership } from './runs/prove-ownership.ts';
+import type { RunOwner } from './runs/run-owner.ts';
 
 export interface PageWrite {
-  runId: number;
-  workspace: string;
+  owner: RunOwner;
   /** 1-based page number within the run. */
   page: number;
   rows: PageRow[];
@@ -13,8 +16,10 @@ export interface PageWrite {
   itemsSeen: number;
   /** Saved with the page so a resumed run continues after it; null when this was the last page. */
   nextCursor: string | null;
-  /** Reconciliation only: every id the API listed on this page (rejected items with an id included). */
-  seenIds?: string[];
+  /** Every id the API listed on this page, rejected items with a usable id included: such a job is not deleted. */
+  listedIds: string[];
+  /** Reconciliation: record `listedIds` as seen by this run. */
+  recordSeen: boolean;
 }
 
 export interface PageWriteResult {
@@ -22,7 +27,15 @@ export interface PageWriteResult {
   versionsAmended: number;
   rowsInserted: number;
   rowsUpdated: number;
+  /** Jobs marked deleted that this page listed again. */
+  undeleted: number;
+  /** Items that passed validation but that Postgres refused (see writePage). */
+  refused: RejectedItem[];
 }
+
+/** Writes a page's rows (both tables) inside the page's transaction. */
+export type UpsertRows = (tx: postgres.TransactionSql, workspace: string, runId: number, rows: PageRow[]) => Promise<RowCounts>;
+export type RowCounts = Pick<PageWriteResult, 'versionsAdded' | 'versionsAmended' | 'rowsInserted' | 'rowsUpdated'>;
 
 const names = API_COLUMNS.map(([name]) => name);
 const columns = [...names, 'raw'];
@@ -54,10 +67,16 @@ const setFromExcluded = [...names.filter((n) => n !== 'id' && n !== 'last_update
  *   newer, or the same version amended; an older version never wins.
  * The ON CONFLICT clauses stay for what the filter cannot see (another writer
  * in between). `xmax = 0` tells an inserted row from an updated one.
+ *
+ * Catalog functions are schema-qualified throughout, so that no function a
+ * database user creates in a schema on the search path can stand in for one
+ * (CVE-2018-1058). `ROWS FROM (pg_catalog.unnest(…), …)` is what a
+ * multi-argument unnest expands to; only the unqualified name gets that
+ * expansion, so it is spelled out.
  */
 const UPSERT_PAGE = `
 WITH input AS (
-  SELECT * FROM unnest(${columns.map((c, i) => `$${i + 3}::${types[c]}[]`).join(', ')}) AS t(${columnList})
+  SELECT * FROM ROWS FROM (${columns.map((c, i) => `pg_catalog.unnest($${i + 3}::${types[c]}[])`).join(', ')}) AS t(${columnList})
 ), changed AS (
   SELECT i.* FROM input i
   LEFT JOIN LATERAL (
@@ -70,7 +89,7 @@ WITH input AS (
   INSERT INTO batch_call_history AS h (workspace, run_id, ${columnList})
   SELECT $1, $2, ${prefixed('i')} FROM changed i
   ON CONFLICT (workspace, id, last_updated_at_unix) DO UPDATE
-    SET ${setFromExcluded}, amended_at = now()
+    SET ${setFromExcluded}, amended_at = pg_catalog.now()
     WHERE h.raw IS DISTINCT FROM excluded.raw
   RETURNING (xmax = 0) AS inserted
 ), latest AS (
@@ -86,10 +105,10 @@ WITH input AS (
   RETURNING (xmax = 0) AS inserted
 )
 SELECT
-  (SELECT count(*) FILTER (WHERE inserted) FROM history)::int AS "versionsAdded",
-  (SELECT count(*) FILTER (WHERE NOT inserted) FROM history)::int AS "versionsAmended",
-  (SELECT count(*) FILTER (WHERE inserted) FROM current)::int AS "rowsInserted",
-  (SELECT count(*) FILTER (WHERE NOT inserted) FROM current)::int AS "rowsUpdated"
+  (SELECT pg_catalog.count(*) FILTER (WHERE inserted) FROM history)::int AS "versionsAdded",
+  (SELECT pg_catalog.count(*) FILTER (WHERE NOT inserted) FROM history)::int AS "versionsAmended",
+  (SELECT pg_catalog.count(*) FILTER (WHERE inserted) FROM current)::int AS "rowsInserted",
+  (SELECT pg_catalog.count(*) FILTER (WHERE NOT inserted) FROM current)::int AS "rowsUpdated"
 `;
 
 /** One Postgres array literal per column: numbers bare, everything else quoted (jsonb as its JSON text). */
@@ -107,17 +126,37 @@ export function columnArrays(rows: PageRow[]): string[] {
   });
 }
 
-/** Exported for the bench's candidate write paths, which share the page transaction's other statements. */
-export const INSERT_REJECTED = `
-INSERT INTO rejected_records (run_id, workspace, page, item_id, reason, raw)
-SELECT $1, $2, $3, item_id, reason, raw FROM jsonb_to_recordset($4::text::jsonb) AS t(item_id text, reason text, raw text)
+/** The adopted way to write a page's rows: UPSERT_PAGE with one array per column. */
+export const upsertPageRows: UpsertRows = async (tx, workspace, runId, rows) => {
+  if (rows.length === 0) return NO_ROWS;
+  const [row] = await tx.unsafe<RowCounts[]>(UPSERT_PAGE, [workspace, runId, ...columnArrays(rows)], { prepare: true });
+  return row ?? NO_ROWS;
+};
+
+/**
+ * One row per workspace, item and reason: an item rejected again bumps its
+ * count and last sighting (the page's items were collapsed by that key first,
+ * since one statement cannot update a row twice).
+ */
+const UPSERT_REJECTED = `
+INSERT INTO rejected_records AS r (run_id, workspace, page, item_id, reason, raw)
+SELECT $1, $2, $3, item_id, reason, raw FROM pg_catalog.jsonb_to_recordset($4::text::jsonb) AS t(item_id text, reason text, raw text)
+ON CONFLICT (workspace, item_key, reason) DO UPDATE
+  SET run_id = excluded.run_id, page = excluded.page, raw = excluded.raw,
+      last_seen_at = pg_catalog.now(), times_seen = r.times_seen + 1
+`;
+
+/** A job the API lists is not deleted, whatever a reconciliation concluded earlier. Probes the small partial index of deleted rows. */
+const UNDELETE_LISTED = `
+UPDATE batch_calls SET deleted_at = NULL
+WHERE workspace = $1 AND id = ANY($2::text[]) AND deleted_at IS NOT NULL
 `;
 
 const RECORD_SEEN = `
-INSERT INTO reconcile_seen (run_id, id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING
+INSERT INTO reconcile_seen (run_id, id) SELECT $1, pg_catalog.unnest($2::text[]) ON CONFLICT DO NOTHING
 `;
 
-export const ADVANCE_RUN = `
+const ADVANCE_RUN = `
 UPDATE sync_runs SET
   pages = pages + 1,
   items_seen = items_seen + $2,
@@ -126,38 +165,108 @@ UPDATE sync_runs SET
   versions_added = versions_added + $5,
   versions_amended = versions_amended + $6,
   rejected = rejected + $7,
-  next_cursor = $8
-WHERE id = $1 AND status = 'running'
+  next_cursor = $8,
+  undeleted = undeleted + $9
+WHERE id = $1
 `;
 
-const NOTHING: PageWriteResult = { versionsAdded: 0, versionsAmended: 0, rowsInserted: 0, rowsUpdated: 0 };
+const NO_ROWS: RowCounts = { versionsAdded: 0, versionsAmended: 0, rowsInserted: 0, rowsUpdated: 0 };
 
-/** One page, one transaction: its versions, its rejected items and the run's progress commit together or not at all. */
-export async function writePage(sql: postgres.Sql, write: PageWrite): Promise<PageWriteResult> {
+/** SQLSTATE classes of errors caused by the data itself (22 data exception, 23 integrity, 54 program limit): another item's write would not repeat them. */
+const DATA_ERROR_CLASSES = new Set(['22', '23', '54']);
+
+/**
+ * One page, one transaction that first proves this attempt still owns the
+ * run: its versions, its rejected items, undeletes, seen ids and the run's
+ * progress commit together or not at all.
+ *
+ * Validation rejects what it can foresee; if Postgres still refuses the page
+ * for its data, the page is written again item by item (a savepoint each) so
+ * that only the items it refuses go to rejected_records and the walk goes on.
+ */
+export function pageWriter(upsert: UpsertRows): (sql: postgres.Sql, write: PageWrite) => Promise<PageWriteResult> {
+  return async (sql, write) => {
+    try {
+      return await writeOnce(sql, write, (tx) => upsert(tx, write.owner.workspace, write.owner.runId, write.rows).then((counts) => ({ counts, refused: [] })));
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+    }
+    return writeOnce(sql, write, async (tx) => {
+      let counts = NO_ROWS;
+      const refused: RejectedItem[] = [];
+      for (const row of write.rows) {
+        try {
+          const one = await tx.savepoint((sp) => upsert(sp, write.owner.workspace, write.owner.runId, [row]));
+          counts = addCounts(counts, one);
+        } catch (error) {
+          const pgError = findPostgresError(error);
+          if (!pgError || !isDataError(error)) throw error;
+          refused.push({ raw: row.raw, itemId: idOf(row), reason: `Postgres refused it (${pgError.code}: ${pgError.message})` });
+        }
+      }
+      return { counts, refused };
+    });
+  };
+}
+
+export const writePage = pageWriter(upsertPageRows);
+
+async function writeOnce(
+  sql: postgres.Sql,
+  write: PageWrite,
+  writeRows: (tx: postgres.TransactionSql) => Promise<{ counts: RowCounts; refused: RejectedItem[] }>,
+): Promise<PageWriteResult> {
+  const { owner } = write;
   return sql.begin(async (tx) => {
-    let result = NOTHING;
-    if (write.rows.length > 0) {
-      const [row] = await tx.unsafe<PageWriteResult[]>(UPSERT_PAGE, [write.workspace, write.runId, ...columnArrays(write.rows)], { prepare: true });
-      result = row ?? NOTHING;
+    await proveOwnership(tx, owner, { lock: false });
+    const { counts, refused } = await writeRows(tx);
+    const rejected = [...write.rejected, ...refused];
+    if (rejected.length > 0) {
+      await tx.unsafe(UPSERT_REJECTED, [owner.runId, owner.workspace, write.page, JSON.stringify(rejectedRows(rejected))], { prepare: true });
     }
-    if (write.rejected.length > 0) {
-      const rejected = write.rejected.map((r) => ({ item_id: r.itemId, reason: r.reason, raw: rawText(r.raw) }));
-      await tx.unsafe(INSERT_REJECTED, [write.runId, write.workspace, write.page, JSON.stringify(rejected)], { prepare: true });
+    let undeleted = 0;
+    if (write.listedIds.length > 0) {
+      undeleted = (await tx.unsafe(UNDELETE_LISTED, [owner.workspace, write.listedIds], { prepare: true })).count;
+      if (write.recordSeen) await tx.unsafe(RECORD_SEEN, [owner.runId, write.listedIds], { prepare: true });
     }
-    if (write.seenIds && write.seenIds.length > 0) {
-      await tx.unsafe(RECORD_SEEN, [write.runId, write.seenIds], { prepare: true });
-    }
-    const advanced = await tx.unsafe(
+    await tx.unsafe(
       ADVANCE_RUN,
-      [write.runId, write.itemsSeen, result.rowsInserted, result.rowsUpdated, result.versionsAdded, result.versionsAmended, write.rejected.length, write.nextCursor],
+      [owner.runId, write.itemsSeen, counts.rowsInserted, counts.rowsUpdated, counts.versionsAdded, counts.versionsAmended, rejected.length, write.nextCursor, undeleted],
       { prepare: true },
     );
-    if (advanced.count !== 1) {
-      // The run was closed under us (marked abandoned by another process): do not keep writing into it.
-      throw new Error(`sync run ${write.runId} is no longer running; page ${write.page} rolled back`);
-    }
-    return result;
-  });
+    return { ...counts, undeleted, refused };
+  }) as Promise<PageWriteResult>;
+}
+
+function isDataError(error: unknown): boolean {
+  const code = findPostgresError(error)?.code;
+  return code !== undefined && DATA_ERROR_CLASSES.has(code.slice(0, 2));
+}
+
+function addCounts(a: RowCounts, b: RowCounts): RowCounts {
+  return {
+    versionsAdded: a.versionsAdded + b.versionsAdded,
+    versionsAmended: a.versionsAmended + b.versionsAmended,
+    rowsInserted: a.rowsInserted + b.rowsInserted,
+    rowsUpdated: a.rowsUpdated + b.rowsUpdated,
+  };
+}
+
+/** A reason is one line of at most this many characters: it is part of rejected_records' unique key. */
+const MAX_REASON = 300;
+
+/** The page's rejected items as rows, one per item key and reason (the later occurrence wins). */
+export function rejectedRows(rejected: RejectedItem[]): { item_id: string | null; reason: string; raw: string }[] {
+  const rows = new Map<string, { item_id: string | null; reason: string; raw: string }>();
+  for (const item of rejected) {
+    const raw = rawText(item.raw);
+    const flat = item.reason.replace(/\s+/g, ' ').trim();
+    const reason = flat.length > MAX_REASON ? `${flat.slice(0, MAX_REASON - 3)}...` : flat;
+    // The same key Postgres computes for rejected_records.item_key.
+    const key = item.itemId ?? createHash('md5').update(raw).digest('hex');
+    rows.set(`${key}\u0000${reason}`, { item_id: item.itemId, reason, raw });
+  }
+  return [...rows.values()];
 }
 
 const RAW_DEPTH = 64;

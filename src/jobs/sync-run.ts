@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ThreetoneClient } from '../api/client.ts';
 import { keyFingerprint } from '../api/key-fingerprint.ts';
 import { createMemoryBudget, type RequestBudget } from '../api/request-budget.ts';
@@ -8,19 +9,24 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { toPageRows } from '../db/page-rows.ts';
 import { abandonRuns } from '../db/runs/abandon-runs.ts';
-import { clearStaleSeen, finishReconcile, type ReconcileCounts } from '../db/runs/finish-reconcile.ts';
+import { dropOtherSeen } from '../db/runs/drop-other-seen.ts';
+import { finishReconcile, type ReconcileCounts } from '../db/runs/finish-reconcile.ts';
 import { finishRun, type StopReason } from '../db/runs/finish-run.ts';
 import { hasCompleteWalk } from '../db/runs/has-complete-walk.ts';
 import { nonFinalIds } from '../db/runs/non-final-ids.ts';
 import { resumeRun } from '../db/runs/resume-run.ts';
+import type { RunOwner } from '../db/runs/run-owner.ts';
 import { startRun, type RunKind } from '../db/runs/start-run.ts';
 import { lockWorkspace } from '../db/workspace-lock.ts';
 import { writePage } from '../db/write-page.ts';
 import { ApiRequestRejectedError } from '../errors/ApiRequestRejectedError.ts';
 import { describeError } from '../errors/describe-error.ts';
 import { isPermanent } from '../errors/is-permanent.ts';
+import { ReconcileRefusedError } from '../errors/ReconcileRefusedError.ts';
+import { RunOwnershipLostError } from '../errors/RunOwnershipLostError.ts';
 import type { Logger } from '../log.ts';
 import { withTimeout } from '../util/with-timeout.ts';
+import { refuseDeletes } from './delete-guard.ts';
 import { IncrementalStop } from './incremental-stop.ts';
 
 export interface SyncTarget {
@@ -28,6 +34,8 @@ export interface SyncTarget {
   /** Resolved from config when the run starts; never stored or logged. */
   apiKey: string;
   kind: RunKind;
+  /** Reconciliation: mark deletes even past RECONCILE_MAX_DELETE_RATIO (`reconcile --allow-mass-delete`). */
+  allowMassDelete?: boolean;
 }
 
 export interface SyncDeps {
@@ -55,6 +63,7 @@ export interface SyncProgress {
   rowsInserted: number;
   rowsUpdated: number;
   rejected: number;
+  undeleted: number;
   requests: number;
   retries: number;
 }
@@ -80,16 +89,21 @@ export interface SyncSummary extends SyncProgress {
  * Throws after recording the failure.
  */
 export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncSummary> {
-  const { config, database, signal } = deps;
+  const { config, database } = deps;
   const started = Date.now();
   const lock = await lockWorkspace(database.url, target.workspace);
+  // Stops the walk between (or in the middle of) requests when asked to, or at once when the workspace lock is gone.
+  const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost;
   try {
-    const abandoned = await abandonRuns(database.db, target.workspace);
+    const abandoned = await abandonRuns(database.sql, target.workspace);
     if (abandoned.length > 0) deps.log.warn({ workspace: target.workspace, runIds: abandoned }, 'marked runs of a stopped process as failed');
+    // This attempt's fencing token: whichever attempt opened or resumed the run last owns it.
+    const token = randomUUID();
     // An incremental run is cheap to redo and its stop rule needs the whole walk's view, so it never resumes.
-    const resumed = target.kind === 'incremental' ? undefined : await resumeRun(database.sql, target.workspace, target.kind);
-    if (target.kind === 'reconcile') await clearStaleSeen(database.sql);
-    const runId = resumed?.runId ?? (await startRun(database.db, target.workspace, target.kind));
+    const resumed = target.kind === 'incremental' ? undefined : await resumeRun(database.sql, target.workspace, target.kind, token);
+    const runId = resumed?.runId ?? (await startRun(database.sql, target.workspace, target.kind, token));
+    const owner: RunOwner = { runId, workspace: target.workspace, token, lockPid: lock.pid };
+    if (target.kind === 'reconcile') await dropOtherSeen(database.sql, target.workspace, runId);
     const log = deps.log.child({ runId, workspace: target.workspace });
     const client = new ThreetoneClient({
       baseUrl: config.baseUrl,
@@ -112,6 +126,7 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
       rowsInserted: 0,
       rowsUpdated: 0,
       rejected: 0,
+      undeleted: 0,
       requests: 0,
       retries: 0,
     };
@@ -140,17 +155,14 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
       const { valid, rejected, drift } = validateItems(page.items);
       warnDrift(drift);
       const written = await writePage(database.sql, {
-        runId,
-        workspace: target.workspace,
+        owner,
         page: pageNumber,
         rows: toPageRows(valid),
         rejected,
         itemsSeen: page.items.length,
         nextCursor: page.nextCursor,
-        seenIds:
-          target.kind === 'reconcile'
-            ? [...valid.map((v) => v.item.id), ...rejected.flatMap((r) => (r.itemId === null ? [] : [r.itemId]))]
-            : undefined,
+        listedIds: [...valid.map((v) => v.item.id), ...rejected.flatMap((r) => (r.itemId === null ? [] : [r.itemId]))],
+        recordSeen: target.kind === 'reconcile',
       });
       progress.pages++;
       progress.itemsSeen += page.items.length;
@@ -158,11 +170,17 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
       progress.versionsAmended += written.versionsAmended;
       progress.rowsInserted += written.rowsInserted;
       progress.rowsUpdated += written.rowsUpdated;
-      progress.rejected += rejected.length;
+      progress.rejected += rejected.length + written.refused.length;
+      progress.undeleted += written.undeleted;
       progress.requests = client.stats.requests;
       progress.retries = client.stats.retries;
       if (rejected.length > 0) log.warn({ page: pageNumber, rejected: rejected.length, firstReason: rejected[0]?.reason }, 'items rejected');
-      log.debug({ page: pageNumber, items: page.items.length, ...written }, 'page committed');
+      if (written.refused.length > 0) {
+        log.warn({ page: pageNumber, rejected: written.refused.length, firstReason: written.refused[0]?.reason }, 'items refused by Postgres: set aside, the rest of the page is stored');
+      }
+      if (written.undeleted > 0) log.info({ page: pageNumber, undeleted: written.undeleted }, 'jobs marked deleted are listed again: mark cleared');
+      const { refused: _refused, ...counts } = written;
+      log.debug({ page: pageNumber, items: page.items.length, ...counts }, 'page committed');
       deps.onPage?.({ ...progress });
       if (signal?.aborted) throw signal.reason ?? new Error('sync interrupted');
       return stopRule?.afterPage(
@@ -196,18 +214,29 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
       if (stopRule && stopReason === 'end' && stopRule.pending > 0) {
         log.info({ unseenNonFinal: stopRule.pending }, 'incremental walk read every page: some non-final jobs are no longer listed (reconciliation will mark them)');
       }
-      if (target.kind === 'reconcile') reconcile = await finishReconcile(database.sql, runId, target.workspace);
-    } catch (error) {
-      const interrupted = signal?.aborted === true;
-      const message = interrupted ? `interrupted (${describeError(signal?.reason)}); the next attempt resumes after the last committed page` : describeError(error);
-      log.error({ error: message }, 'sync failed');
+      if (target.kind === 'reconcile') {
+        const guard = { maxRatio: config.reconcile.maxDeleteRatio, allowMassDelete: target.allowMassDelete === true };
+        reconcile = await finishReconcile(database.sql, owner, (counts) => refuseDeletes(counts, guard));
+      }
+    } catch (caught) {
+      const error = lock.lost.aborted && !(caught instanceof RunOwnershipLostError) ? new RunOwnershipLostError(runId, target.workspace, describeError(lock.lost.reason)) : caught;
+      const interrupted = deps.signal?.aborted === true && !(error instanceof RunOwnershipLostError);
+      const stopReason: StopReason = interrupted
+        ? 'interrupted'
+        : error instanceof RunOwnershipLostError
+          ? 'lost_ownership'
+          : error instanceof ReconcileRefusedError
+            ? 'delete_guard'
+            : 'error';
+      const message = interrupted ? `interrupted (${describeError(deps.signal?.reason)}); the next attempt resumes after the last committed page` : describeError(error);
+      log.error({ error: message, stopReason }, 'sync failed');
       await withTimeout(
-        finishRun(database.db, runId, {
+        finishRun(database.sql, owner, {
           status: 'failed',
           error: message,
           requests: client.stats.requests,
           retries: client.stats.retries,
-          stopReason: interrupted ? 'interrupted' : 'error',
+          stopReason,
           resumable: !isPermanent(error),
         }),
         DB_WAIT_MS,
@@ -216,11 +245,11 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
         // The database itself may be what failed; the next run finds this one still running and takes it over.
         (closeError: unknown) => log.error({ error: describeError(closeError) }, 'could not record the failed run'),
       );
-      deps.onFinish?.(summarize('failed', message, interrupted ? 'interrupted' : 'error'));
+      deps.onFinish?.(summarize('failed', message, stopReason));
       throw error;
     }
 
-    await finishRun(database.db, runId, {
+    await finishRun(database.sql, owner, {
       status: 'succeeded',
       error: null,
       requests: client.stats.requests,

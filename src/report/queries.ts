@@ -17,9 +17,9 @@ export async function loadReportData(db: Db, since: Date): Promise<ReportData> {
     WHERE day >= (${iso}::timestamptz AT TIME ZONE 'UTC')::date ORDER BY day, workspace, status`);
   // Per agent over jobs created in the window: the same sums as bi_agent_performance, restricted by date.
   const agents = await db.execute<ReportData['agents'][number]>(sql`
-    SELECT workspace, max(agent_name) AS agent_name, count(*)::int AS jobs,
-           sum(calls_scheduled)::float8 AS calls_scheduled, sum(calls_finished)::float8 AS calls_finished,
-           (sum(calls_finished)::numeric / NULLIF(sum(calls_scheduled), 0))::float8 AS finish_rate
+    SELECT workspace, pg_catalog.max(agent_name) AS agent_name, pg_catalog.count(*)::int AS jobs,
+           pg_catalog.sum(calls_scheduled)::float8 AS calls_scheduled, pg_catalog.sum(calls_finished)::float8 AS calls_finished,
+           (pg_catalog.sum(calls_finished)::numeric / NULLIF(pg_catalog.sum(calls_scheduled), 0))::float8 AS finish_rate
     FROM bi_current_batch_calls WHERE created_at >= ${iso}::timestamptz
     GROUP BY workspace, agent_id ORDER BY finish_rate NULLS LAST, agent_name`);
   const freshness = await db.execute<ReportData['freshness'][number]>(sql`

@@ -69,3 +69,33 @@ describe('unstorableString', () => {
     expect(unstorableString({ a: "Robert'); DROP TABLE batch_calls;--" })).toBeUndefined();
   });
 });
+
+describe('what Postgres can store', () => {
+  it('rejects a timestamp beyond timestamptz, or in milliseconds or microseconds, saying which', () => {
+    const { valid, rejected } = validateItems([
+      { ...good, id: 'far', created_at_unix: 99_999_999_999_999 },
+      { ...good, id: 'ms', last_updated_at_unix: 1_764_547_200_000 },
+      { ...good, id: 'us', scheduled_time_unix: 1_764_547_200_000_000 },
+      { ...good, id: 'edge', scheduled_time_unix: -210_866_803_200 },
+    ]);
+    expect(valid.map((v) => v.item.id)).toEqual(['edge']);
+    expect(rejected.map((r) => r.reason)).toEqual([
+      'created_at_unix: 99999999999999 is outside the timestamps Postgres can store (unix seconds -210866803200 to 9224318015999)',
+      'last_updated_at_unix: 1764547200000 is not unix seconds; it looks like milliseconds (2025-12-01T00:00:00.000Z)',
+      'scheduled_time_unix: 1764547200000000 is outside the timestamps Postgres can store (unix seconds -210866803200 to 9224318015999); it looks like microseconds (2025-12-01T00:00:00.000Z)',
+    ]);
+  });
+
+  it('rejects ids and indexed fields longer than an index entry holds, keeping the rest', () => {
+    const { valid, rejected } = validateItems([
+      { ...good, id: 'x'.repeat(257) },
+      { ...good, id: 'ok', agent_id: 'a'.repeat(300) },
+      { ...good, id: 'y'.repeat(256) },
+    ]);
+    expect(valid.map((v) => v.item.id)).toEqual(['y'.repeat(256)]);
+    expect(rejected.map((r) => [r.itemId, r.reason])).toEqual([
+      [null, 'id: 257 characters, longer than the 256 an indexed column takes'],
+      ['ok', 'agent_id: 300 characters, longer than the 256 an indexed column takes'],
+    ]);
+  });
+});

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateItems } from '../../src/api/validate.ts';
 import { toPageRows } from '../../src/db/page-rows.ts';
-import { startRun } from '../../src/db/runs/start-run.ts';
 import { writePage } from '../../src/db/write-page.ts';
+import { ownRun } from '../helpers/own-run.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 /**
@@ -53,12 +53,13 @@ const at = (unix: number) => new Date(unix * 1000).toISOString();
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const runId = await startRun(database.db, WS, 'sync');
+  const { owner, release } = await ownRun(database, WS);
   // One version per page, oldest first, as successive syncs would have seen them.
   for (const [i, version] of VERSIONS.entries()) {
     const { valid } = validateItems([version]);
-    await writePage(database.sql, { runId, workspace: WS, page: i + 1, rows: toPageRows(valid), rejected: [], itemsSeen: 1, nextCursor: null });
+    await writePage(database.sql, { owner, page: i + 1, rows: toPageRows(valid), rejected: [], itemsSeen: 1, nextCursor: null, listedIds: [], recordSeen: false });
   }
+  await release();
   await database.sql`update batch_calls set deleted_at = ${at(T0 + 5 * H)} where id = 'b'`;
   await database.sql`update sync_runs set status = 'succeeded', finished_at = now() - interval '90 seconds'`;
   await database.sql`insert into sync_runs (workspace, kind, status, started_at) values (${WS}, 'sync', 'failed', now())`;

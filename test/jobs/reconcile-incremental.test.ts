@@ -40,10 +40,11 @@ describe('reconciliation', () => {
     await database.sql`update batch_calls set deleted_at = now() where id = ${live}`;
 
     const summary = await run('reconcile');
-    expect(summary.reconcile).toEqual({ apiCount: 995, storedCount: 999, deleted: 5, undeleted: 1 });
+    // The wrongly marked job is live again as soon as its page is written, so it counts among the stored ones.
+    expect(summary.reconcile).toEqual({ apiCount: 995, storedCount: 1000, deleted: 5, undeleted: 1 });
     expect(await deletedIds()).toEqual([...deleted].sort());
     const [row] = await database.sql`select deleted, undeleted, api_count, stored_count, stop_reason from sync_runs where id = ${summary.runId}`;
-    expect({ ...row }).toEqual({ deleted: 5, undeleted: 1, api_count: 995, stored_count: 999, stop_reason: 'end' });
+    expect({ ...row }).toEqual({ deleted: 5, undeleted: 1, api_count: 995, stored_count: 1000, stop_reason: 'end' });
     const [{ n }] = (await database.sql`select count(*)::int as n from reconcile_seen`) as unknown as [{ n: number }];
     expect(n).toBe(0);
 

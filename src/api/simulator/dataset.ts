@@ -238,21 +238,25 @@ export class Dataset {
     };
   }
 
-  /** Adds `n` invalid items at the very top of the list. */
-  injectInvalid(n: number): void {
+  /**
+   * Adds `n` invalid items at the very top of the list: `schema` ones break the
+   * spec; `unstorable` ones fit the spec but not Postgres (timestamps beyond
+   * timestamptz, ids and keys longer than an index entry).
+   */
+  injectInvalid(n: number, kind: InvalidKind = 'schema'): void {
     for (let i = 0; i < n; i++) {
       const now = this.options.now();
       const top = this.entries[this.entries.length - 1];
       // Ties are broken by a random id, so only a strictly newer second guarantees "top".
       const t = !top || now > top.t ? now : top.t + 1;
-      this.insert(this.toEntry(this.generator.job(t, now, { fresh: true, forceInvalid: true })));
+      this.insert(this.toEntry(this.generator.job(t, now, { fresh: true, forceInvalid: kind })));
     }
   }
 
   private create(n: number, now: number): string[] {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const job = this.generator.job(now, now, { fresh: true, forceInvalid: false });
+      const job = this.generator.job(now, now, { fresh: true, forceInvalid: null });
       this.insert(this.toEntry(job));
       if (!job.invalid) ids.push(job.id);
     }
@@ -338,7 +342,7 @@ export class Dataset {
     times.sort();
     const entries = new Array<Entry>(n);
     for (let i = 0; i < n; i++) {
-      entries[i] = this.toEntry(this.generator.job(times[i] as number, now, { fresh: false, forceInvalid: false }));
+      entries[i] = this.toEntry(this.generator.job(times[i] as number, now, { fresh: false, forceInvalid: null }));
     }
     sortTies(entries);
     return entries;
@@ -494,6 +498,18 @@ const CORRUPTIONS: ((o: Record<string, unknown>) => void)[] = [
   (o) => delete o.last_updated_at_unix,
 ];
 
+export type InvalidKind = 'schema' | 'unstorable';
+
+/** Items the spec allows but Postgres cannot hold: seen from real APIs as sentinels, unit mix-ups and runaway strings. */
+const UNSTORABLE: ((o: Record<string, unknown>, rng: Rng) => void)[] = [
+  (o) => (o.created_at_unix = 99_999_999_999_999),
+  (o) => (o.last_updated_at_unix = -99_999_999_999_999),
+  (o) => (o.scheduled_time_unix = Number(o.scheduled_time_unix) * 1_000_000),
+  (o, rng) => (o.id = rng.alnum(10_000, 'bc_')),
+  (o, rng) => (o.agent_id = rng.alnum(10_000, 'ag_')),
+  (o, rng) => (o.status = rng.alnum(5_000, 'st_')),
+];
+
 class JobGenerator {
   private readonly agents: Agent[];
   private readonly phones: Phone[];
@@ -509,7 +525,7 @@ class JobGenerator {
   }
 
   /** `fresh` jobs were just created (pending); others get a status that fits their age. */
-  job(created: number, now: number, opts: { fresh: boolean; forceInvalid: boolean }): GeneratedJob {
+  job(created: number, now: number, opts: { fresh: boolean; forceInvalid: InvalidKind | null }): GeneratedJob {
     const rng = this.rng;
     const id = rng.alnum(20, 'bc_');
     const unknownEnum = rng.chance(this.drift.unknownEnumRate ?? 0) ? rng.pick(['status', 'provider'] as const) : null;
@@ -540,8 +556,8 @@ class JobGenerator {
     const item = this.omitDefaults(full);
     if (rng.chance(this.drift.unknownFieldRate ?? 0)) addUnknownField(rng, item);
 
-    const invalid = opts.forceInvalid || rng.chance(this.drift.invalidRate ?? 0);
-    if (invalid) rng.pick(CORRUPTIONS)(item);
+    const invalid = opts.forceInvalid !== null || rng.chance(this.drift.invalidRate ?? 0);
+    if (invalid) rng.pick(opts.forceInvalid === 'unstorable' ? UNSTORABLE : CORRUPTIONS)(item, rng);
     return { t: created, id, item, invalid };
   }
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { BatchCallInput } from '../schemas.ts';
-import { Dataset, type DriftOptions, type MutationResult, type MutationSpec, type SortKey } from './dataset.ts';
+import { Dataset, type DriftOptions, type InvalidKind, type MutationResult, type MutationSpec, type SortKey } from './dataset.ts';
 import { ALL_FAULT_KINDS, applyFault, CursorSaboteur, FaultPlan, type CursorSabotageKind, type FaultKind } from './faults.ts';
 
 /**
@@ -48,7 +48,8 @@ export interface Simulator {
   truth(): BatchCallInput[];
   versions(): BatchCallInput[];
   invalidItems(): unknown[];
-  injectInvalid(n: number): void;
+  /** `n` invalid items at the top of the list (see Dataset.injectInvalid). */
+  injectInvalid(n: number, kind?: InvalidKind): void;
   stats: SimulatorStats;
   resetStats(): void;
   setLatency(ms: number): void;
@@ -149,8 +150,8 @@ class SimulatorServer implements Simulator {
     return this.dataset.invalidItems();
   }
 
-  injectInvalid(n: number): void {
-    this.dataset.injectInvalid(n);
+  injectInvalid(n: number, kind: InvalidKind = 'schema'): void {
+    this.dataset.injectInvalid(n, kind);
   }
 
   /** Clears in place, so a reference to `stats` held by a test stays live. */

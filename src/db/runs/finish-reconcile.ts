@@ -1,4 +1,16 @@
 import type postgres from 'postgres';
+import { ReconcileRefusedError } from '../../errors/ReconcileRefusedError.ts';
+import { proveOwnership } from './prove-ownership.ts';
+import type { RunOwner } from './run-owner.ts';
+
+export interface DeleteCounts {
+  /** Distinct jobs the completed walk listed. */
+  apiCount: number;
+  /** Live jobs held before marking. */
+  live: number;
+  /** Live jobs the walk did not list that were stored before it began: what would be marked deleted. */
+  wouldDelete: number;
+}
 
 export interface ReconcileCounts {
   /** Distinct jobs the API listed in this walk. */
@@ -6,38 +18,53 @@ export interface ReconcileCounts {
   /** Live jobs we held before marking: the drift is storedCount - apiCount. */
   storedCount: number;
   deleted: number;
+  /** Jobs of this run's pages that had been marked deleted and were listed again. */
   undeleted: number;
 }
 
 /**
- * After a reconciliation walked every page: jobs the API no longer lists get
- * `deleted_at`, jobs that came back lose it, and the counts go into the run.
- * Only ever called for a completed walk: a partial walk must never delete.
+ * The deletes of a completed walk: a live job is marked only if no attempt of
+ * this run listed it (reconcile_seen, kept across attempts) and it was stored
+ * before the run began. A job created and stored by another sync while a
+ * resumed walk was past its page is not a delete.
  */
-export async function finishReconcile(sql: postgres.Sql, runId: number, workspace: string): Promise<ReconcileCounts> {
+const CANDIDATES = `
+FROM batch_calls c
+WHERE c.workspace = $1 AND c.deleted_at IS NULL
+  AND c.first_seen_at < (SELECT started_at FROM sync_runs WHERE id = $2)
+  AND NOT EXISTS (SELECT 1 FROM reconcile_seen s WHERE s.run_id = $2 AND s.id = c.id)`;
+
+/**
+ * After a reconciliation walked every page, in one transaction that proves
+ * the run is still ours: counts, the guard's verdict (`refuse` returns a
+ * reason to mark nothing), the marks, and the run's counts.
+ */
+export async function finishReconcile(
+  sql: postgres.Sql,
+  owner: RunOwner,
+  refuse: (counts: DeleteCounts) => string | undefined,
+): Promise<ReconcileCounts> {
   return sql.begin(async (tx) => {
-    const [counts] = await tx<{ apiCount: number; storedCount: number }[]>`
-      SELECT (SELECT count(*) FROM reconcile_seen WHERE run_id = ${runId})::int AS "apiCount",
-             (SELECT count(*) FROM batch_calls WHERE workspace = ${workspace} AND deleted_at IS NULL)::int AS "storedCount"`;
-    const deleted = await tx`
-      UPDATE batch_calls c SET deleted_at = now()
-      WHERE c.workspace = ${workspace} AND c.deleted_at IS NULL
-        AND NOT EXISTS (SELECT 1 FROM reconcile_seen s WHERE s.run_id = ${runId} AND s.id = c.id)`;
-    const undeleted = await tx`
-      UPDATE batch_calls c SET deleted_at = NULL
-      WHERE c.workspace = ${workspace} AND c.deleted_at IS NOT NULL
-        AND EXISTS (SELECT 1 FROM reconcile_seen s WHERE s.run_id = ${runId} AND s.id = c.id)`;
-    const result = { apiCount: counts!.apiCount, storedCount: counts!.storedCount, deleted: deleted.count, undeleted: undeleted.count };
+    await proveOwnership(tx, owner, { lock: true });
+    const [counts] = await tx.unsafe<(DeleteCounts & { undeleted: number })[]>(
+      `SELECT (SELECT pg_catalog.count(*) FROM reconcile_seen WHERE run_id = $2)::int AS "apiCount",
+              (SELECT pg_catalog.count(*) FROM batch_calls WHERE workspace = $1 AND deleted_at IS NULL)::int AS "live",
+              (SELECT pg_catalog.count(*) ${CANDIDATES})::int AS "wouldDelete",
+              (SELECT undeleted FROM sync_runs WHERE id = $2) AS "undeleted"`,
+      [owner.workspace, owner.runId],
+    );
+    const reason = refuse(counts!);
+    if (reason !== undefined) throw new ReconcileRefusedError(reason, counts!);
+    const deleted = await tx.unsafe(
+      `UPDATE batch_calls SET deleted_at = pg_catalog.now()
+       WHERE (workspace, id) IN (SELECT c.workspace, c.id ${CANDIDATES})`,
+      [owner.workspace, owner.runId],
+    );
+    const result = { apiCount: counts!.apiCount, storedCount: counts!.live, deleted: deleted.count, undeleted: counts!.undeleted };
     await tx`
-      UPDATE sync_runs SET deleted = ${result.deleted}, undeleted = ${result.undeleted},
-        api_count = ${result.apiCount}, stored_count = ${result.storedCount}
-      WHERE id = ${runId}`;
-    await tx`DELETE FROM reconcile_seen WHERE run_id = ${runId}`;
+      UPDATE sync_runs SET deleted = ${result.deleted}, api_count = ${result.apiCount}, stored_count = ${result.storedCount}
+      WHERE id = ${owner.runId}`;
+    await tx`DELETE FROM reconcile_seen WHERE run_id = ${owner.runId}`;
     return result;
   });
-}
-
-/** Scratch rows of reconciliations that are no longer running (failed, or their process died). */
-export async function clearStaleSeen(sql: postgres.Sql): Promise<void> {
-  await sql`DELETE FROM reconcile_seen WHERE run_id NOT IN (SELECT id FROM sync_runs WHERE status = 'running')`;
 }

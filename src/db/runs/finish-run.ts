@@ -1,8 +1,9 @@
-import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '../connection.ts';
-import { syncRuns } from '../schema.ts';
+import type postgres from 'postgres';
+import { RunOwnershipLostError } from '../../errors/RunOwnershipLostError.ts';
+import { proveOwnership } from './prove-ownership.ts';
+import type { RunOwner } from './run-owner.ts';
 
-export type StopReason = 'end' | 'caught_up' | 'error' | 'interrupted';
+export type StopReason = 'end' | 'caught_up' | 'error' | 'interrupted' | 'delete_guard' | 'lost_ownership';
 
 export interface RunOutcome {
   status: 'succeeded' | 'failed';
@@ -16,18 +17,27 @@ export interface RunOutcome {
   resumable: boolean;
 }
 
-/** Closes a run. Page counters (and the resume cursor) were advanced by each page's own transaction. */
-export async function finishRun(db: Db, runId: number, outcome: RunOutcome): Promise<void> {
-  await db
-    .update(syncRuns)
-    .set({
-      status: outcome.status,
-      error: outcome.error,
-      requests: sql`${syncRuns.requests} + ${outcome.requests}`,
-      retries: sql`${syncRuns.retries} + ${outcome.retries}`,
-      ...(outcome.resumable ? {} : { next_cursor: null }),
-      stop_reason: outcome.stopReason,
-      finished_at: sql`now()`,
-    })
-    .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running')));
+/**
+ * Closes a run. Page counters (and the resume cursor) were advanced by each
+ * page's own transaction. A success proves full ownership (token and lock); a
+ * failure only needs the token, so a run whose lock connection died can still
+ * say why it stopped, unless another process took it over meanwhile.
+ */
+export async function finishRun(sql: postgres.Sql, owner: RunOwner, outcome: RunOutcome): Promise<void> {
+  await sql.begin(async (tx) => {
+    if (outcome.status === 'succeeded') await proveOwnership(tx, owner, { lock: true });
+    const closed = await tx`
+      UPDATE sync_runs SET
+        status = ${outcome.status},
+        error = ${outcome.error},
+        requests = requests + ${outcome.requests},
+        retries = retries + ${outcome.retries},
+        next_cursor = CASE WHEN ${outcome.resumable} THEN next_cursor END,
+        stop_reason = ${outcome.stopReason},
+        finished_at = pg_catalog.now()
+      WHERE id = ${owner.runId} AND owner = ${owner.token} AND status = 'running'`;
+    if (closed.count !== 1) throw new RunOwnershipLostError(owner.runId, owner.workspace, 'another process took the run over, or it was closed');
+    // A run that cannot resume has no use for the ids it saw.
+    if (!outcome.resumable) await tx`DELETE FROM reconcile_seen WHERE run_id = ${owner.runId}`;
+  });
 }

@@ -11,11 +11,13 @@ export interface ResumedRun {
  * Reopens the workspace's latest run of this kind if it did not succeed and
  * saved the cursor of its next page: its next attempt carries on from there
  * (counters, and a reconciliation's seen ids, carry on too) instead of walking
- * from the top. Only call while holding the workspace lock.
+ * from the top. The attempt's `token` becomes the run's owner, which fences
+ * off any earlier attempt still running somewhere. Only call while holding
+ * the workspace lock.
  */
-export async function resumeRun(sql: postgres.Sql, workspace: string, kind: RunKind): Promise<ResumedRun | undefined> {
+export async function resumeRun(sql: postgres.Sql, workspace: string, kind: RunKind, token: string): Promise<ResumedRun | undefined> {
   const [row] = await sql<{ runId: number; cursor: string; pages: number }[]>`
-    UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL, stop_reason = NULL, attempts = attempts + 1
+    UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL, stop_reason = NULL, attempts = attempts + 1, owner = ${token}
     WHERE id = (SELECT id FROM sync_runs WHERE workspace = ${workspace} AND kind = ${kind} ORDER BY id DESC LIMIT 1)
       AND status = 'failed' AND next_cursor IS NOT NULL
     RETURNING id::int AS "runId", next_cursor AS cursor, pages`;

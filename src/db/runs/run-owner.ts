@@ -1,0 +1,12 @@
+/**
+ * Who may write a run: the attempt holding its fencing token, while the
+ * session that took the workspace lock still holds it.
+ */
+export interface RunOwner {
+  runId: number;
+  workspace: string;
+  /** sync_runs.owner, renewed by every attempt that opens or resumes the run. */
+  token: string;
+  /** Backend pid of the workspace lock's session. */
+  lockPid: number;
+}
