@@ -1,6 +1,5 @@
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { openDatabase } from '../src/db/connection.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { runMigrations } from '../src/db/migrate.ts';
 import { silentLogger } from '../src/log.ts';
@@ -39,12 +38,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (!isAlive(pid)) await admin.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   }
   await admin.unsafe(`CREATE DATABASE "${template}"`);
-  const database = await openDatabase({ databaseUrl: databaseUrl(adminUrl, template), embeddedPg: { dir: '', port: 0 } }, silentLogger);
-  try {
-    await runMigrations(database);
-  } finally {
-    await database.close();
-  }
+  await runMigrations({ url: databaseUrl(adminUrl, template) });
   project.provide('pgAdminUrl', adminUrl);
   project.provide('pgTemplate', template);
   project.provide('testRunPid', process.pid);

@@ -1,26 +1,94 @@
 import { fileURLToPath } from 'node:url';
+import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { loadConfig } from '../config.ts';
+import { findPostgresError } from '../errors/describe-error.ts';
+import type { Logger } from '../log.ts';
 import type { Database } from './connection.ts';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 // Any constant works; it only has to be the same in every process.
-const MIGRATION_LOCK = 7_345_001;
+export const MIGRATION_LOCK = 7_345_001;
+
+export const MIGRATION_APPLICATION_NAME = 'threetone-sync-migrate';
+
+export interface MigrateOptions {
+  /** Longest wait for the lock, and for any lock a migration statement needs (MIGRATION_LOCK_TIMEOUT_MS). Default 120000. */
+  lockTimeoutMs?: number;
+  log?: Logger;
+}
 
 /**
  * Applies the committed migrations. Several workers may start at once, so the
- * migration runs while another session holds an advisory lock; latecomers
- * wait, then find nothing left to do.
+ * migration runs while its session holds an advisory lock; latecomers wait,
+ * then find nothing left to do. The wait is bounded by lock_timeout, so a
+ * process stuck while holding the lock makes the others fail, naming it,
+ * instead of hanging at start forever.
  */
-export async function runMigrations(database: Pick<Database, 'db' | 'url'>): Promise<void> {
-  // A one-connection client of its own, not a reserved pool connection (see workspace-lock.ts).
-  const lock = postgres(database.url, { max: 1, idle_timeout: 0, max_lifetime: null, onnotice: () => undefined });
+export async function runMigrations(database: Pick<Database, 'url'>, options: MigrateOptions = {}): Promise<void> {
+  const lockTimeoutMs = options.lockTimeoutMs ?? loadConfig({}).pg.migrationLockTimeoutMs;
+  // A one-connection client of its own, not a reserved pool connection (see workspace-lock.ts). The
+  // migration runs on it too: the pool's statement_timeout would cut a long index build, while
+  // lock_timeout here also keeps a DDL statement from queueing every reader behind it for long.
+  const session = postgres(database.url, {
+    max: 1,
+    idle_timeout: 0,
+    max_lifetime: null,
+    connect_timeout: 10,
+    onnotice: () => undefined,
+    connection: { application_name: MIGRATION_APPLICATION_NAME, lock_timeout: lockTimeoutMs },
+  });
   try {
-    await lock`select pg_advisory_lock(${MIGRATION_LOCK})`;
-    await migrate(database.db, { migrationsFolder: MIGRATIONS_FOLDER });
+    const [free] = await session<{ locked: boolean }[]>`select pg_catalog.pg_try_advisory_lock(${MIGRATION_LOCK}::bigint) as locked`;
+    if (!free?.locked) {
+      options.log?.info({ waitMs: lockTimeoutMs }, 'another process is migrating: waiting for it');
+      try {
+        await session`select pg_catalog.pg_advisory_lock(${MIGRATION_LOCK}::bigint)`;
+      } catch (error) {
+        if (findPostgresError(error)?.code !== LOCK_NOT_AVAILABLE) throw error;
+        throw new Error(`timed out after ${formatWait(lockTimeoutMs)} waiting for the migration lock held by ${await describeHolder(session)}: another process is migrating`, {
+          cause: error,
+        });
+      }
+    }
+    await migrate(drizzle({ client: session }), { migrationsFolder: MIGRATIONS_FOLDER });
   } finally {
     // Ending the session releases the lock.
-    await lock.end({ timeout: 5 });
+    await session.end({ timeout: 5 });
   }
+}
+
+/** SQLSTATE lock_not_available: lock_timeout ran out. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/**
+ * "pid 4242 (threetone-sync-migrate, 10.0.0.5, since 2026-11-30T03:00:01Z)".
+ * Postgres keeps no time for a granted lock; the holder's session start is
+ * the closest, as a migrator takes the lock as soon as it connects. Columns
+ * another role's session hides from us come back null and read "unknown".
+ */
+async function describeHolder(session: postgres.Sql): Promise<string> {
+  const holder = await session<{ pid: number; application_name: string | null; client: string | null; local: boolean; since: Date | null }[]>`
+    select a.pid, a.application_name, pg_catalog.host(a.client_addr) as client,
+           a.client_addr is null and a.client_port = -1 as local, a.backend_start as since
+    from pg_catalog.pg_locks l
+    join pg_catalog.pg_stat_activity a on a.pid = l.pid
+    where l.locktype = 'advisory' and l.granted
+      and l.database = (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database())
+      and l.classid = ${Math.floor(MIGRATION_LOCK / 2 ** 32)}::oid and l.objid = ${MIGRATION_LOCK % 2 ** 32}::oid and l.objsubid = 1
+    limit 1`.then(
+    ([row]) => row ?? 'gone' as const,
+    () => 'unreadable' as const,
+  );
+  if (holder === 'gone') return 'another session (it let go just now)';
+  if (holder === 'unreadable') return 'another session (pg_locks could not be read)';
+  const client = holder.client ?? (holder.local ? 'local socket' : 'unknown address');
+  const since = holder.since === null ? 'unknown' : holder.since.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return `pid ${holder.pid} (${holder.application_name || 'no application_name'}, ${client}, since ${since})`;
+}
+
+function formatWait(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }

@@ -1,5 +1,7 @@
+import type postgres from 'postgres';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/connection.ts';
+import { DELETE_GUARD, reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-refusals.ts';
 import type { SyncQueue } from '../jobs/queue.ts';
 import type { SyncSummary } from '../jobs/sync-run.ts';
 import type { Logger } from '../log.ts';
@@ -9,8 +11,8 @@ import { withTimeout } from '../util/with-timeout.ts';
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
 
 export interface MetricsSources {
-  /** Read at scrape time: the last success of every workspace, whichever process ran it. */
-  database: Pick<Database, 'sql'>;
+  /** Read at scrape time, on the HTTP endpoint's own pool: the last success and refused reconciliation of every workspace, whichever process ran it. */
+  database: Pick<Database, 'reads'>;
   /** Read at scrape time: job counts by state. */
   queue: Pick<SyncQueue, 'getJobCounts'>;
   log: Logger;
@@ -29,7 +31,7 @@ const DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
 /**
  * Run counters are fed by `observeRun` and so count this process's runs
- * only (Prometheus sums across processes); the queue and last-success gauges
+ * only (Prometheus sums across processes); the queue, last-success and refused-reconciliation gauges
  * are read from the shared stores at scrape time, so every process reports
  * the same truth and a restart loses nothing.
  */
@@ -44,7 +46,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
 /** What the shared stores said during one scrape; undefined: that source failed or was late. */
 interface Snapshot {
   queue: Record<string, number> | undefined;
-  postgres: Map<string, Date> | undefined;
+  postgres: { lastSuccess: Map<string, Date>; refusals: Map<string, ReconcileRefusal | null> } | undefined;
 }
 
 /**
@@ -68,7 +70,10 @@ function snapshotReader(sources: MetricsSources): () => Promise<Snapshot> {
     (pending ??= (async () => {
       const [queue, postgres] = await Promise.all([
         read('queue', () => sources.queue.getJobCounts(...QUEUE_STATES)),
-        read('postgres', () => lastSuccesses(sources.database)),
+        read('postgres', async () => {
+          const [lastSuccess, refusals] = await Promise.all([lastSuccesses(sources.database.reads), reconcileRefusals(sources.database.reads)]);
+          return { lastSuccess, refusals };
+        }),
       ]);
       return { queue, postgres };
     })().finally(() => (pending = undefined)));
@@ -105,7 +110,21 @@ function storeGauges(registry: Registry, snapshot: () => Promise<Snapshot>): voi
     registers,
     async collect() {
       this.reset();
-      for (const [workspace, at] of (await snapshot()).postgres ?? []) this.set({ workspace }, at.getTime() / 1000);
+      for (const [workspace, at] of (await snapshot()).postgres?.lastSuccess ?? []) this.set({ workspace }, at.getTime() / 1000);
+    },
+  });
+  new Gauge({
+    name: 'threetone_sync_reconcile_refused',
+    help: 'Whether the workspace\'s reconciliation stands refused (1): its newest reconciliation that decided about deletes would have marked too many jobs deleted and marked none; reconcile --allow-mass-delete confirms. From sync_runs at scrape time.',
+    labelNames: ['workspace'],
+    registers,
+    async collect() {
+      this.reset();
+      const postgres = (await snapshot()).postgres;
+      if (!postgres) return;
+      for (const workspace of new Set([...postgres.lastSuccess.keys(), ...postgres.refusals.keys()])) {
+        this.set({ workspace }, postgres.refusals.get(workspace) ? 1 : 0);
+      }
     },
   });
 }
@@ -126,6 +145,7 @@ function runCollectors(registry: Registry): (summary: SyncSummary) => void {
   const versions = byWorkspace('threetone_sync_versions_added_total', 'New versions written to batch_call_history.');
   const rejected = byWorkspace('threetone_sync_rejected_items_total', 'Items that failed validation (kept in rejected_records).');
   const retries = byWorkspace('threetone_api_retries_total', 'API requests retried.');
+  const refused = byWorkspace('threetone_sync_reconcile_refused_total', 'Reconciliations that refused to mark a mass delete and marked nothing.');
   const responses = new Counter({
     name: 'threetone_api_responses_total',
     help: 'API responses by HTTP status, or network / timeout.',
@@ -142,13 +162,14 @@ function runCollectors(registry: Registry): (summary: SyncSummary) => void {
     rejected.inc(workspace, s.rejected);
     retries.inc(workspace, s.retries);
     for (const [status, count] of Object.entries(s.apiResponses)) responses.inc({ ...workspace, status }, count);
+    if (s.stopReason === DELETE_GUARD) refused.inc(workspace);
   };
 }
 
 /** When each workspace's last succeeded run finished. */
-export async function lastSuccesses(database: Pick<Database, 'sql'>): Promise<Map<string, Date>> {
-  const rows = await database.sql<{ workspace: string; ms: number }[]>`
-    select workspace, (extract(epoch from max(finished_at)) * 1000)::float8 as ms
+export async function lastSuccesses(sql: postgres.Sql): Promise<Map<string, Date>> {
+  const rows = await sql<{ workspace: string; ms: number }[]>`
+    select workspace, (extract(epoch from pg_catalog.max(finished_at)) * 1000)::float8 as ms
     from sync_runs where status = 'succeeded' and finished_at is not null
     group by workspace`;
   return new Map(rows.map((r) => [r.workspace, new Date(r.ms)]));

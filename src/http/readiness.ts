@@ -11,7 +11,8 @@ export interface Readiness {
 }
 
 export interface ReadinessOptions {
-  database: Pick<Database, 'sql'>;
+  /** Probed on the HTTP endpoint's own pool: a probe must not queue behind the sync's page writes. */
+  database: Pick<Database, 'reads'>;
   /** The queue's Redis; undefined on the Postgres backend, where the database check covers the queue store. */
   redisUrl?: string;
   schedulesRegistered: () => boolean;
@@ -39,13 +40,14 @@ export function createReadiness(options: ReadinessOptions): () => Promise<Readin
 }
 
 /** `select 1`; cancelled server-side when it outlives the bound, so probes do not pile up queries. */
-export async function checkPostgres(database: Pick<Database, 'sql'>, timeoutMs: number): Promise<CheckResult> {
-  const query = database.sql`select 1`;
+export async function checkPostgres(database: Pick<Database, 'reads'>, timeoutMs: number): Promise<CheckResult> {
+  let query: ReturnType<Database['reads']> | undefined;
   try {
+    query = database.reads`select 1`;
     await withTimeout(query.execute(), timeoutMs, 'postgres');
     return true;
   } catch (error) {
-    void query.cancel();
+    void query?.cancel();
     return failure('postgres', error);
   }
 }

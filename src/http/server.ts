@@ -13,11 +13,12 @@ import { loadStatus, renderStatusPage } from './status-page.ts';
 export interface HttpServerOptions {
   config: Pick<Config, 'http'>;
   log: Logger;
-  database: Database;
+  /** Only its `reads` pool: nothing served here may take a connection of the sync's. */
+  database: Pick<Database, 'reads'>;
   queue: SyncQueue;
   metrics: Metrics;
   ready: () => Promise<Readiness>;
-  /** Longest the status page waits for the database. Default 5000 ms. */
+  /** Longest the status page waits for the database. Default 5000 ms (the reads pool's statement_timeout then cancels the query itself). */
   pageTimeoutMs?: number;
 }
 

@@ -1,6 +1,8 @@
 import type { Database } from '../db/connection.ts';
 import { escapeHtml, formatAge } from '../util/html.ts';
-import { latestRuns, type RunRow } from '../db/runs/latest-runs.ts';
+import type { RunRow } from '../db/runs/latest-runs.ts';
+import { latestRunsOn } from '../db/runs/latest-runs-sql.ts';
+import { reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-refusals.ts';
 import { lastSuccesses } from './metrics.ts';
 
 export const CHART_DAYS = 30;
@@ -20,6 +22,8 @@ export interface WorkspaceStatus {
   runs: RunRow[];
   /** One entry per UTC day, oldest first, CHART_DAYS long, ending today. */
   versionsPerDay: DayCount[];
+  /** Set while the workspace's reconciliation stands refused (see reconcileRefusals). */
+  refusedReconcile: ReconcileRefusal | null;
 }
 
 export interface StatusPageOptions {
@@ -28,13 +32,18 @@ export interface StatusPageOptions {
   boardEnabled: boolean;
 }
 
-/** Everything the page shows, in three queries. */
-export async function loadStatus(database: Pick<Database, 'db' | 'sql'>, now: Date): Promise<WorkspaceStatus[]> {
+/**
+ * Everything the page shows, in four queries on the HTTP endpoint's own pool
+ * (never the sync's): anyone who can reach the page can load it, as often as
+ * they like.
+ */
+export async function loadStatus(database: Pick<Database, 'reads'>, now: Date): Promise<WorkspaceStatus[]> {
   const days = chartDays(now);
-  const [runs, successes, counts] = await Promise.all([
-    latestRuns(database.db, RUNS_SHOWN),
-    lastSuccesses(database),
+  const [runs, successes, counts, refusals] = await Promise.all([
+    latestRunsOn(database.reads, RUNS_SHOWN),
+    lastSuccesses(database.reads),
     versionsPerDay(database, days[0]!),
+    reconcileRefusals(database.reads),
   ]);
   const names = new Set([...runs.map((r) => r.workspace), ...successes.keys(), ...counts.keys()]);
   return [...names].sort().map((workspace) => ({
@@ -42,13 +51,14 @@ export async function loadStatus(database: Pick<Database, 'db' | 'sql'>, now: Da
     lastSuccess: successes.get(workspace) ?? null,
     runs: runs.filter((r) => r.workspace === workspace),
     versionsPerDay: days.map((day) => ({ day, versions: counts.get(workspace)?.get(day) ?? 0 })),
+    refusedReconcile: refusals.get(workspace) ?? null,
   }));
 }
 
 /** Versions first observed per workspace and UTC day since `fromDay`. */
-async function versionsPerDay(database: Pick<Database, 'sql'>, fromDay: string): Promise<Map<string, Map<string, number>>> {
-  const rows = await database.sql<{ workspace: string; day: string; versions: number }[]>`
-    select workspace, to_char(observed_at at time zone 'UTC', 'YYYY-MM-DD') as day, count(*)::int as versions
+async function versionsPerDay(database: Pick<Database, 'reads'>, fromDay: string): Promise<Map<string, Map<string, number>>> {
+  const rows = await database.reads<{ workspace: string; day: string; versions: number }[]>`
+    select workspace, pg_catalog.to_char(observed_at at time zone 'UTC', 'YYYY-MM-DD') as day, pg_catalog.count(*)::int as versions
     from batch_call_history
     where observed_at >= ${`${fromDay}T00:00:00Z`}::timestamptz
     group by 1, 2`;
@@ -97,11 +107,18 @@ function renderWorkspace(status: WorkspaceStatus, now: Date): string {
       ? '<strong>never</strong>'
       : `<strong>${timeTag(status.lastSuccess)}</strong> <span class="age">(${escapeHtml(formatAge(now.getTime() - status.lastSuccess.getTime()))})</span>`;
   return `<section class="workspace">
-<h2>${escapeHtml(status.workspace)}</h2>
+<h2>${escapeHtml(status.workspace)}</h2>${renderRefusal(status.refusedReconcile)}
 <p class="last ${health}">Last successful sync: ${last}</p>
 ${renderChart(status.versionsPerDay)}
 ${renderRuns(status.runs)}
 </section>`;
+}
+
+/** Above everything else of its workspace: until someone confirms, jobs deleted upstream still look live here. */
+function renderRefusal(refusal: ReconcileRefusal | null): string {
+  if (refusal === null) return '';
+  const why = refusal.error ?? 'reconciliation refused: it would have marked too many jobs deleted';
+  return `\n<p class="warning" role="alert"><strong>Action needed:</strong> the reconciliation that finished ${timeTag(refusal.finishedAt)} marked no job deleted. <span class="reason">${escapeHtml(why)}</span></p>`;
 }
 
 const RUN_COLUMNS = ['Started', 'Kind', 'Status', 'Duration', 'Pages', 'Items', 'New versions', 'Rejected', 'Requests'] as const;
@@ -193,6 +210,9 @@ h1 { font-size: 1.3rem; margin: .8rem 0 .2rem; }
 header p { margin: 0 0 .8rem; color: var(--muted); }
 h2 { font-size: 1.15rem; margin: 1.5rem 0 .3rem; overflow-wrap: anywhere; }
 .last { margin: 0 0 .8rem; }
+.warning { margin: 0 0 .8rem; padding: .5rem .7rem; border: 1px solid var(--bad); border-left-width: 4px; border-radius: 4px; overflow-wrap: anywhere; }
+.warning strong { color: var(--bad); }
+.warning .reason { display: block; margin-top: .3rem; font-family: ui-monospace, monospace; font-size: .85rem; }
 .last.good strong { color: var(--ok); }
 .last.bad strong { color: var(--bad); }
 .age, .empty { color: var(--muted); }

@@ -28,9 +28,10 @@ export interface ProcessorDeps {
 /**
  * The one place that decides what a failed run means for its job:
  * - shutdown: back to waiting, for this or another worker, no attempt spent;
- * - workspace busy, or rate limited beyond what the client waits: delayed, no attempt spent;
+ * - workspace busy, or rate limited beyond what the client waits: delayed, no attempt spent,
+ *   never longer than JOB_MAX_DELAY_MS (an API asking for a day's pause is asked again sooner);
  * - auth, a rejected request, broken pagination, unknown workspace: failed now, retrying cannot help;
- * - anything else (API down, database away): retried with exponential backoff up to JOB_ATTEMPTS.
+ * - anything else (API down, database away): retried with exponential backoff (capped at JOB_MAX_DELAY_MS) up to JOB_ATTEMPTS.
  * Errors leave as one line, so the queue store never holds a stack or a parameter list.
  */
 export function createProcessor(deps: ProcessorDeps): SyncProcessor {
@@ -55,7 +56,7 @@ export function createProcessor(deps: ProcessorDeps): SyncProcessor {
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      const delayMs = delayFor(error);
+      const delayMs = delayFor(error, deps.config.worker.maxDelayMs);
       if (delayMs !== undefined && token) {
         log.info({ workspace: job.data.workspace, delayMs, reason: describeError(error) }, 'run postponed');
         await job.moveToDelayed(Date.now() + delayMs, token);
@@ -68,9 +69,10 @@ export function createProcessor(deps: ProcessorDeps): SyncProcessor {
   };
 }
 
-function delayFor(error: unknown): number | undefined {
-  if (error instanceof SyncLockedError) return LOCKED_RETRY_MS;
+/** How long to postpone a run that failed with `error`, at most `maxDelayMs`; undefined: do not postpone. */
+export function delayFor(error: unknown, maxDelayMs: number): number | undefined {
+  if (error instanceof SyncLockedError) return Math.min(LOCKED_RETRY_MS, maxDelayMs);
   const last = error instanceof Error && error.cause instanceof ApiHttpError ? error.cause : undefined;
-  if (last?.status === 429 && last.retryAfterMs !== undefined) return last.retryAfterMs;
+  if (last?.status === 429 && last.retryAfterMs !== undefined) return Math.min(last.retryAfterMs, maxDelayMs);
   return undefined;
 }

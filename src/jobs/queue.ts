@@ -1,4 +1,5 @@
 import {
+  type BackoffStrategy,
   createPostgresBackend,
   createRedisBackend,
   withBackend,
@@ -37,6 +38,7 @@ export interface QueueStore {
  */
 export function openQueueStore(config: Pick<Config, 'redisUrl' | 'worker'>, databaseUrl: string): QueueStore {
   const { queueName, queuePrefix, queueSchema } = config.worker;
+  const settings = { backoffStrategy: runBackoffStrategy(config.worker.maxDelayMs) };
   if (config.redisUrl) {
     const redisUrl = config.redisUrl;
     const { Queue, Worker } = withBackend(createRedisBackend);
@@ -50,7 +52,7 @@ export function openQueueStore(config: Pick<Config, 'redisUrl' | 'worker'>, data
       kind: 'redis',
       openQueue: () => new Queue<SyncJobData, unknown, string>(queueName, { connection: connect(), prefix: queuePrefix }) as SyncQueue,
       openWorker: (processor, options) =>
-        new Worker<SyncJobData, unknown, string>(queueName, processor, { connection: connect(), prefix: queuePrefix, ...options }) as SyncWorker,
+        new Worker<SyncJobData, unknown, string>(queueName, processor, { connection: connect(), prefix: queuePrefix, settings, ...options }) as SyncWorker,
       async close() {
         await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
       },
@@ -61,17 +63,40 @@ export function openQueueStore(config: Pick<Config, 'redisUrl' | 'worker'>, data
   return {
     kind: 'postgres',
     openQueue: () => new Queue<SyncJobData, unknown, string>(queueName, { connection }) as unknown as SyncQueue,
-    openWorker: (processor, options) => new Worker<SyncJobData, unknown, string>(queueName, processor, { connection, ...options }) as unknown as SyncWorker,
+    openWorker: (processor, options) => new Worker<SyncJobData, unknown, string>(queueName, processor, { connection, settings, ...options }) as unknown as SyncWorker,
     async close() {},
   };
 }
 
-/** Options every `run` job gets: retries with backoff, bounded history in the store. */
+/**
+ * Backoff type of `run` jobs: exponential from JOB_BACKOFF_MS, capped at JOB_MAX_DELAY_MS.
+ * BullMQ 6's built-in `exponential` has no ceiling (30 attempts from 30 s would wait years), so
+ * the strategy is registered on every Worker (`settings.backoffStrategy`); a built-in type name
+ * would bypass it.
+ */
+export const RUN_BACKOFF = 'capped-exponential';
+
+/** Delay before retry `attemptsMade + 1`: base, 2 x base, 4 x base, ... never above `maxMs`. */
+export function cappedExponentialDelay(attemptsMade: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, Math.round(baseMs * 2 ** Math.max(0, attemptsMade - 1)));
+}
+
+/** The Worker's custom backoff: RUN_BACKOFF with the job's own base delay. */
+export function runBackoffStrategy(maxDelayMs: number): BackoffStrategy {
+  return (attemptsMade, type, _error, job) => {
+    if (type !== RUN_BACKOFF) throw new Error(`unknown backoff type "${type}": run jobs use "${RUN_BACKOFF}"`);
+    const backoff = job?.opts.backoff;
+    const baseMs = typeof backoff === 'number' ? backoff : (backoff?.delay ?? 0);
+    return cappedExponentialDelay(attemptsMade, baseMs, maxDelayMs);
+  };
+}
+
+/** Options every `run` job gets: retries with capped backoff, bounded history in the store. */
 export function runJobOptions(config: Pick<Config, 'worker'>): JobsOptions {
   const w = config.worker;
   return {
     attempts: w.attempts,
-    backoff: { type: 'exponential', delay: w.backoffMs },
+    backoff: { type: RUN_BACKOFF, delay: w.backoffMs },
     removeOnComplete: { count: w.keepCompleted },
     removeOnFail: { count: w.keepFailed },
   };

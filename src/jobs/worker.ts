@@ -45,7 +45,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     if (config.redisUrl) await checkRedis(config.redisUrl);
     const database = await openDatabase(config, log);
     cleanups.push(() => database.close());
-    await runMigrations(database);
+    await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log });
 
     const store = openQueueStore(config, database.url);
     cleanups.push(() => store.close());

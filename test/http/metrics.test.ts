@@ -123,7 +123,7 @@ describe('a metrics source that hangs', () => {
     const { log, text: logText } = captureLogs('warn');
     try {
       await queue.add('run', { workspace: 'alpha', kind: 'sync', trigger: 'manual' });
-      const metrics = createMetrics({ database: { sql: hanging }, queue, log, collectTimeoutMs: 300 });
+      const metrics = createMetrics({ database: { reads: hanging }, queue, log, collectTimeoutMs: 300 });
       const started = Date.now();
       const text = await metrics.registry.metrics();
       expect(Date.now() - started).toBeLessThan(2_000);

@@ -47,7 +47,7 @@ describe('readiness', () => {
     expect(await checkRedis(`redis://127.0.0.1:${port}`, 1000)).toBe('redis unreachable (ECONNREFUSED)');
     const sql = postgres(`postgres://nobody@127.0.0.1:${port}/none`, { max: 1, onnotice: () => undefined });
     cleanups.push(() => sql.end({ timeout: 0 }));
-    expect(await checkPostgres({ sql }, 1000)).toBe('postgres unreachable (ECONNREFUSED)');
+    expect(await checkPostgres({ reads: sql }, 1000)).toBe('postgres unreachable (ECONNREFUSED)');
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
@@ -56,7 +56,7 @@ describe('readiness', () => {
     cleanups.push(() => hole.close());
     const sql = postgres(`postgres://nobody@127.0.0.1:${hole.port}/none`, { max: 1, connect_timeout: 30, onnotice: () => undefined });
     cleanups.push(() => sql.end({ timeout: 0 }));
-    const ready = createReadiness({ database: { sql }, redisUrl: `redis://127.0.0.1:${hole.port}`, schedulesRegistered: () => true, timeoutMs: 300 });
+    const ready = createReadiness({ database: { reads: sql }, redisUrl: `redis://127.0.0.1:${hole.port}`, schedulesRegistered: () => true, timeoutMs: 300 });
     const started = Date.now();
     expect(await ready()).toEqual({
       ok: false,

@@ -119,7 +119,7 @@ describe('status page with a database that does not answer', () => {
   it('answers 503 within its bound and logs no query text', async () => {
     const hole = await blackHole();
     const sql = postgres(`postgres://nobody@127.0.0.1:${hole.port}/none`, { max: 1, connect_timeout: 30, onnotice: () => undefined });
-    const database: Database = { sql, db: drizzle({ client: sql, schema }), url: '', close: () => sql.end({ timeout: 0 }) };
+    const database: Database = { sql, reads: sql, db: drizzle({ client: sql, schema }), url: '', close: () => sql.end({ timeout: 0 }) };
     const env = await startHttpEnv('postgres');
     const { log, text } = captureLogs('debug');
     const server = await startHttpServer({

@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { recordReconcile, REFUSAL } from '../helpers/reconcile-runs.ts';
+import { startHttpEnv, type HttpEnv } from './fixture.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = 'test-artifacts';
+const PHONE = { width: 390, height: 844 };
+
+let launched: Browser | undefined;
+
+/** A missing browser fails each test that needs it (a throwing beforeAll would report them as skipped). */
+function browser(): Browser {
+  if (launched === undefined) throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (the browser tests need it)`);
+  return launched;
+}
+
+beforeAll(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  if (!existsSync(CHROMIUM)) return;
+  launched = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+afterAll(async () => {
+  await launched?.close();
+});
+
+describe('a refused reconciliation on the status page in Chromium', () => {
+  let env: HttpEnv | undefined;
+  afterEach(async () => {
+    await env?.close();
+    env = undefined;
+  });
+
+  it('shows the warning first in its workspace, readable on a phone', async () => {
+    browser();
+    env = await startHttpEnv('postgres');
+    await env.sync();
+    await recordReconcile(env, 'alpha', 1, 'refused');
+
+    const context = await browser().newContext({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    try {
+      const page = await context.newPage();
+      const response = await page.goto(`${env.server.url}/`);
+      expect(response?.status()).toBe(200);
+      const workspace = page.locator('section.workspace', { has: page.locator('h2', { hasText: /^alpha$/ }) });
+      const warning = workspace.getByRole('alert');
+      await expect.poll(() => warning.isVisible()).toBe(true);
+      const text = await warning.innerText();
+      expect(text).toMatch(/^Action needed: the reconciliation that finished \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC marked no job deleted\.\s/);
+      expect(text).toContain(REFUSAL);
+
+      // Above the last success line and the runs, so it is the first thing read.
+      const warningBox = (await warning.boundingBox())!;
+      expect(warningBox.y).toBeLessThan((await workspace.locator('p.last').boundingBox())!.y);
+      expect(warningBox.y).toBeLessThan((await workspace.locator('.runs').boundingBox())!.y);
+      // The long command wraps instead of widening the page.
+      expect(warningBox.width).toBeLessThanOrEqual(PHONE.width);
+      expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+      await page.screenshot({ path: `${ARTIFACTS}/status-page-refused.png`, fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+});
