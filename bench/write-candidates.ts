@@ -2,12 +2,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type postgres from 'postgres';
 import { API_COLUMNS, type PageRow } from '../src/db/page-rows.ts';
-import { ADVANCE_RUN, INSERT_REJECTED, writePage, type PageWrite, type PageWriteResult } from '../src/db/write-page.ts';
+import { pageWriter, writePage, type PageWrite, type PageWriteResult, type RowCounts, type UpsertRows } from '../src/db/write-page.ts';
 
 /**
- * Ways to write one page, all with writePage's transaction shape (one
- * transaction per page: the rows, the rejected items, the run's counters and
- * resume cursor) and, except the COPY ceiling, writePage's rules:
+ * Ways to write one page's rows, each an UpsertRows wrapped by pageWriter: all
+ * share writePage's own transaction (ownership proof, rejected items,
+ * undeletes, the run's counters and resume cursor, the item-by-item retry)
+ * and differ only in how the rows reach both tables. Except the COPY ceiling,
+ * each follows writePage's rules:
  *
  * - history: a new (id, last_updated_at_unix) is inserted; a known one whose
  *   content changed is amended in place (amended_at set); an identical one is
@@ -23,6 +25,26 @@ export interface Candidate {
   key: string;
   label: string;
   write(sql: postgres.Sql, page: PageWrite): Promise<PageWriteResult>;
+  /**
+   * How many times the candidate's UpsertRows ran so far (absent for writePage
+   * itself): more calls than pages means pageWriter fell back to item-by-item
+   * savepoints after a data error, and the figures would not measure the candidate.
+   */
+  upsertCalls?(): number;
+}
+
+/** A candidate: its way of writing the rows inside the real page transaction (pageWriter). */
+function candidate(key: string, label: string, upsert: UpsertRows): Candidate {
+  let calls = 0;
+  return {
+    key,
+    label,
+    write: pageWriter((tx, workspace, runId, rows) => {
+      calls++;
+      return rows.length > 0 ? upsert(tx, workspace, runId, rows) : Promise.resolve(NOTHING);
+    }),
+    upsertCalls: () => calls,
+  };
 }
 
 const NAMES = API_COLUMNS.map(([name]) => name);
@@ -114,26 +136,7 @@ const STAGING_TABLE = 'threetone_page_in';
 const STAGING_INPUT = `SELECT * FROM ${STAGING_TABLE}`;
 const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS ${STAGING_TABLE} (${COLUMNS.map((c) => `${c} ${TYPES[c]}`).join(', ')}) ON COMMIT DELETE ROWS`;
 
-const NOTHING: PageWriteResult = { versionsAdded: 0, versionsAmended: 0, rowsInserted: 0, rowsUpdated: 0 };
-
-/** writePage's transaction around another way of writing the rows. */
-function pageTransaction(upsert: (tx: postgres.TransactionSql, page: PageWrite) => Promise<PageWriteResult>) {
-  return (sql: postgres.Sql, write: PageWrite): Promise<PageWriteResult> =>
-    sql.begin(async (tx) => {
-      const result = write.rows.length > 0 ? await upsert(tx, write) : NOTHING;
-      if (write.rejected.length > 0) {
-        const rejected = write.rejected.map((r) => ({ item_id: r.itemId, reason: r.reason, raw: JSON.stringify(r.raw) ?? 'undefined' }));
-        await tx.unsafe(INSERT_REJECTED, [write.runId, write.workspace, write.page, JSON.stringify(rejected)], { prepare: true });
-      }
-      const advanced = await tx.unsafe(
-        ADVANCE_RUN,
-        [write.runId, write.itemsSeen, result.rowsInserted, result.rowsUpdated, result.versionsAdded, result.versionsAmended, write.rejected.length, write.nextCursor],
-        { prepare: true },
-      );
-      if (advanced.count !== 1) throw new Error(`sync run ${write.runId} is no longer running; page ${write.page} rolled back`);
-      return result;
-    }) as Promise<PageWriteResult>;
-}
+const NOTHING: RowCounts = { versionsAdded: 0, versionsAmended: 0, rowsInserted: 0, rowsUpdated: 0 };
 
 // ------------------------------------------------------------------ encoders
 
@@ -195,16 +198,12 @@ function arrayLiteral(values: (string | null)[], quote: boolean): string {
 export const currentWritePage: Candidate = { key: 'writePage', label: 'writePage (current)', write: writePage };
 
 /** (d) COPY straight into both tables: no conflict handling (empty tables only), a ceiling. */
-export const copyCeiling: Candidate = {
-  key: 'copy',
-  label: 'COPY, no merge (ceiling)',
-  write: pageTransaction(async (tx, w) => {
-    const latest = latestPerId(w.rows);
-    await copyInto(tx, 'batch_call_history', `workspace, run_id, ${COLUMN_LIST}`, copyText(w.rows, [w.workspace, String(w.runId)]));
-    await copyInto(tx, 'batch_calls', `workspace, ${COLUMN_LIST}`, copyText(latest, [w.workspace]));
-    return { versionsAdded: w.rows.length, versionsAmended: 0, rowsInserted: latest.length, rowsUpdated: 0 };
-  }),
-};
+export const copyCeiling = candidate('copy', 'COPY, no merge (ceiling)', async (tx, workspace, runId, rows) => {
+  const latest = latestPerId(rows);
+  await copyInto(tx, 'batch_call_history', `workspace, run_id, ${COLUMN_LIST}`, copyText(rows, [workspace, String(runId)]));
+  await copyInto(tx, 'batch_calls', `workspace, ${COLUMN_LIST}`, copyText(latest, [workspace]));
+  return { versionsAdded: rows.length, versionsAmended: 0, rowsInserted: latest.length, rowsUpdated: 0 };
+});
 
 const NAIVE_HISTORY = `
 INSERT INTO batch_call_history AS h (workspace, run_id, ${COLUMN_LIST})
@@ -218,67 +217,55 @@ ${CURRENT_CONFLICT}
 RETURNING (xmax = 0) AS inserted`;
 
 /** (e) One INSERT … ON CONFLICT per row per table, each awaited: what a first version often looks like. */
-export const naiveRowAtATime: Candidate = {
-  key: 'naive',
-  label: 'row-at-a-time upsert',
-  write: pageTransaction(async (tx, w) => {
-    const result = { ...NOTHING };
-    for (const row of w.rows) {
-      const values = COLUMNS.map((c) => paramOf(row, c));
-      const [r] = await tx.unsafe<{ inserted: boolean }[]>(NAIVE_HISTORY, [w.workspace, w.runId, ...values], { prepare: true });
-      if (r) r.inserted ? result.versionsAdded++ : result.versionsAmended++;
-    }
-    for (const row of latestPerId(w.rows)) {
-      const values = COLUMNS.map((c) => paramOf(row, c));
-      const [r] = await tx.unsafe<{ inserted: boolean }[]>(NAIVE_CURRENT, [w.workspace, ...values], { prepare: true });
-      if (r) r.inserted ? result.rowsInserted++ : result.rowsUpdated++;
-    }
-    return result;
-  }),
-};
+export const naiveRowAtATime = candidate('naive', 'row-at-a-time upsert', async (tx, workspace, runId, rows) => {
+  const result = { ...NOTHING };
+  for (const row of rows) {
+    const values = COLUMNS.map((c) => paramOf(row, c));
+    const [r] = await tx.unsafe<{ inserted: boolean }[]>(NAIVE_HISTORY, [workspace, runId, ...values], { prepare: true });
+    if (r) r.inserted ? result.versionsAdded++ : result.versionsAmended++;
+  }
+  for (const row of latestPerId(rows)) {
+    const values = COLUMNS.map((c) => paramOf(row, c));
+    const [r] = await tx.unsafe<{ inserted: boolean }[]>(NAIVE_CURRENT, [workspace, ...values], { prepare: true });
+    if (r) r.inserted ? result.rowsInserted++ : result.rowsUpdated++;
+  }
+  return result;
+});
 
 /** (f) Multi-row INSERT … VALUES (…),(…) ON CONFLICT through postgres.js's `sql(rows, columns)` helper; both tables' statements pipelined. */
-export const multiRowValues: Candidate = {
-  key: 'values',
-  label: 'multi-row VALUES',
-  write: pageTransaction(async (tx, w) => {
-    const withColumns = (row: PageRow, extra: Record<string, string | number>) => {
-      const out: Record<string, postgres.ParameterOrJSON<never>> = { ...extra };
-      for (const c of COLUMNS) out[c] = paramOf(row, c);
-      return out;
-    };
-    const history = w.rows.map((r) => withColumns(r, { workspace: w.workspace, run_id: w.runId }));
-    const current = latestPerId(w.rows).map((r) => withColumns(r, { workspace: w.workspace }));
-    // No table alias before the helper: postgres.js picks the helper's form from the last keyword before it (`AS` would win over `INSERT`).
-    const [h, c] = await Promise.all([
-      tx<{ added: number; amended: number }[]>`
-        WITH r AS (
-          INSERT INTO batch_call_history ${tx(history, ['workspace', 'run_id', ...COLUMNS])}
-          ${tx.unsafe(HISTORY_CONFLICT.replace(/\bh\.raw/g, 'batch_call_history.raw'))}
-          RETURNING (xmax = 0) AS inserted)
-        SELECT count(*) FILTER (WHERE inserted)::int AS added, count(*) FILTER (WHERE NOT inserted)::int AS amended FROM r`,
-      tx<{ added: number; amended: number }[]>`
-        WITH r AS (
-          INSERT INTO batch_calls ${tx(current, ['workspace', ...COLUMNS])}
-          ${tx.unsafe(CURRENT_CONFLICT.replace(/\bc\./g, 'batch_calls.'))}
-          RETURNING (xmax = 0) AS inserted)
-        SELECT count(*) FILTER (WHERE inserted)::int AS added, count(*) FILTER (WHERE NOT inserted)::int AS amended FROM r`,
-    ]);
-    return { versionsAdded: h[0]?.added ?? 0, versionsAmended: h[0]?.amended ?? 0, rowsInserted: c[0]?.added ?? 0, rowsUpdated: c[0]?.amended ?? 0 };
-  }),
-};
+export const multiRowValues = candidate('values', 'multi-row VALUES', async (tx, workspace, runId, rows) => {
+  const withColumns = (row: PageRow, extra: Record<string, string | number>) => {
+    const out: Record<string, postgres.ParameterOrJSON<never>> = { ...extra };
+    for (const c of COLUMNS) out[c] = paramOf(row, c);
+    return out;
+  };
+  const history = rows.map((r) => withColumns(r, { workspace, run_id: runId }));
+  const current = latestPerId(rows).map((r) => withColumns(r, { workspace }));
+  // No table alias before the helper: postgres.js picks the helper's form from the last keyword before it (`AS` would win over `INSERT`).
+  const [h, c] = await Promise.all([
+    tx<{ added: number; amended: number }[]>`
+      WITH r AS (
+        INSERT INTO batch_call_history ${tx(history, ['workspace', 'run_id', ...COLUMNS])}
+        ${tx.unsafe(HISTORY_CONFLICT.replace(/\bh\.raw/g, 'batch_call_history.raw'))}
+        RETURNING (xmax = 0) AS inserted)
+      SELECT count(*) FILTER (WHERE inserted)::int AS added, count(*) FILTER (WHERE NOT inserted)::int AS amended FROM r`,
+    tx<{ added: number; amended: number }[]>`
+      WITH r AS (
+        INSERT INTO batch_calls ${tx(current, ['workspace', ...COLUMNS])}
+        ${tx.unsafe(CURRENT_CONFLICT.replace(/\bc\./g, 'batch_calls.'))}
+        RETURNING (xmax = 0) AS inserted)
+      SELECT count(*) FILTER (WHERE inserted)::int AS added, count(*) FILTER (WHERE NOT inserted)::int AS amended FROM r`,
+  ]);
+  return { versionsAdded: h[0]?.added ?? 0, versionsAmended: h[0]?.amended ?? 0, rowsInserted: c[0]?.added ?? 0, rowsUpdated: c[0]?.amended ?? 0 };
+});
 
 function unnestCandidate(key: string, label: string, mode: SkipMode): Candidate {
   const statement = mergeStatement(UNNEST_INPUT, mode);
-  return {
-    key,
-    label,
-    write: pageTransaction(async (tx, w) => {
-      const arrays = COLUMNS.map((c) => arrayLiteral(w.rows.map((r) => textOf(c, r[c as keyof PageRow])), TYPES[c] !== 'bigint'));
-      const [row] = await tx.unsafe<PageWriteResult[]>(statement, [w.workspace, w.runId, ...arrays], { prepare: true });
-      return row ?? NOTHING;
-    }),
-  };
+  return candidate(key, label, async (tx, workspace, runId, rows) => {
+    const arrays = COLUMNS.map((c) => arrayLiteral(rows.map((r) => textOf(c, r[c as keyof PageRow])), TYPES[c] !== 'bigint'));
+    const [row] = await tx.unsafe<RowCounts[]>(statement, [workspace, runId, ...arrays], { prepare: true });
+    return row ?? NOTHING;
+  });
 }
 
 /** (g) One array parameter per column, unnest()ed into the original statement. */
@@ -288,28 +275,24 @@ export const unnestArraysProbe = unnestCandidate('unnest+probe', 'unnest arrays 
 
 const STAGING_MERGE = mergeStatement(STAGING_INPUT, 'probe');
 
-/** (h) COPY into a temporary staging table, then one set-based merge (writePage's rules, unchanged rows skipped). */
-export const stagingCopyMerge: Candidate = {
-  key: 'staging',
-  label: 'COPY to temp table + merge',
-  write: pageTransaction(async (tx, w) => {
-    await tx.unsafe(CREATE_STAGING);
-    await copyInto(tx, STAGING_TABLE, COLUMN_LIST, copyText(w.rows, []));
-    const [row] = await tx.unsafe<PageWriteResult[]>(STAGING_MERGE, [w.workspace, w.runId], { prepare: true });
-    return row ?? NOTHING;
-  }),
-};
+/**
+ * (h) COPY into a temporary staging table, then one set-based merge (writePage's rules, unchanged rows skipped).
+ * The staging rows go at commit: fit for one call per transaction only (pageWriter's item-by-item retry would
+ * merge earlier items again; write-path.ts fails a candidate whose upsert ran more than once per page).
+ */
+export const stagingCopyMerge = candidate('staging', 'COPY to temp table + merge', async (tx, workspace, runId, rows) => {
+  await tx.unsafe(CREATE_STAGING);
+  await copyInto(tx, STAGING_TABLE, COLUMN_LIST, copyText(rows, []));
+  const [row] = await tx.unsafe<RowCounts[]>(STAGING_MERGE, [workspace, runId], { prepare: true });
+  return row ?? NOTHING;
+});
 
 function jsonbCandidate(key: string, label: string, mode: SkipMode): Candidate {
   const statement = mergeStatement(JSONB_INPUT, mode);
-  return {
-    key,
-    label,
-    write: pageTransaction(async (tx, w) => {
-      const [row] = await tx.unsafe<PageWriteResult[]>(statement, [w.workspace, w.runId, JSON.stringify(w.rows)], { prepare: true });
-      return row ?? NOTHING;
-    }),
-  };
+  return candidate(key, label, async (tx, workspace, runId, rows) => {
+    const [row] = await tx.unsafe<RowCounts[]>(statement, [workspace, runId, JSON.stringify(rows)], { prepare: true });
+    return row ?? NOTHING;
+  });
 }
 
 /** writePage as it was before 0c8ca25: no filter, every conflicting row locked. */

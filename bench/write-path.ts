@@ -2,8 +2,9 @@ import type postgres from 'postgres';
 import { Dataset } from '../src/api/simulator/dataset.ts';
 import { validateItems } from '../src/api/validate.ts';
 import { toPageRows, type PageRow } from '../src/db/page-rows.ts';
-import type { PageWriteResult } from '../src/db/write-page.ts';
-import { benchClient, createBenchDatabase } from './support.ts';
+import { finishRun } from '../src/db/runs/finish-run.ts';
+import type { RowCounts } from '../src/db/write-page.ts';
+import { benchClient, createBenchDatabase, ownRun } from './support.ts';
 import { formatBytes, formatRate, info, rate, ratioAtLeast, type BenchResult, type Figure } from './report.ts';
 import {
   copyCeiling,
@@ -53,10 +54,13 @@ interface Workload {
   changedItems: number;
 }
 
+/** A walk's PageWriteResults summed (refused: how many items Postgres refused, 0 for every candidate on this workload). */
+type Totals = RowCounts & { undeleted: number; refused: number };
+
 interface PhaseOutcome {
   ms: number;
   rows: number;
-  totals: PageWriteResult;
+  totals: Totals;
   fingerprint: string;
   wal?: WalFigures;
   tuples?: TupleCounts;
@@ -236,7 +240,7 @@ async function runCandidate(ctx: RunContext, candidate: Candidate, workload: Wor
       const tuplesBefore = measured ? await tupleCounts(sql) : null;
       const [lsn] = await sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
 
-      const { pageMs: _pageMs, ...run } = await timed(`${candidate.key} ${workload.label} ${phase}`, () => walk(sql, candidate, pages));
+      const { pageMs: _pageMs, ...run } = await timed(`${candidate.key} ${workload.label} ${phase}`, () => walk(sql, bench.url, candidate, pages));
 
       const [lsnAfter] = await sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
       // Compared after the first load and after the last phase (per-phase counts are compared too).
@@ -276,10 +280,10 @@ async function planStability(ctx: RunContext, candidate: Candidate, workload: Wo
   const bench = await createBenchDatabase(ctx.adminUrl, 'plan');
   const sql = benchClient(bench.url, { noDelay: true });
   try {
-    await walk(sql, candidate, workload.first.slice(0, 6), 'warmup');
+    await walk(sql, bench.url, candidate, workload.first.slice(0, 6), 'warmup');
     await sql`truncate batch_calls, batch_call_history, rejected_records, sync_runs restart identity cascade`;
     const pages = workload.first.slice(0, STABILITY_PAGES);
-    const { pageMs } = await timed(`${candidate.key} plan stability`, () => walk(sql, candidate, pages));
+    const { pageMs } = await timed(`${candidate.key} plan stability`, () => walk(sql, bench.url, candidate, pages));
     return { firstMs: median(pageMs.slice(0, EDGE_PAGES)), lastMs: median(pageMs.slice(-EDGE_PAGES)), pages: pages.length };
   } finally {
     await sql.end({ timeout: 5 });
@@ -299,8 +303,8 @@ async function copyNagle(ctx: RunContext, workload: Workload): Promise<{ nagleMs
   const plain = benchClient(bench.url);
   try {
     const pages = workload.first.slice(0, 10);
-    const fast = await walk(noDelay, copyCeiling, pages, 'nodelay');
-    const slow = await walk(plain, copyCeiling, pages, 'nagle');
+    const fast = await walk(noDelay, bench.url, copyCeiling, pages, 'nodelay');
+    const slow = await walk(plain, bench.url, copyCeiling, pages, 'nagle');
     return { nagleMs: median(slow.pageMs), noDelayMs: median(fast.pageMs) };
   } finally {
     await noDelay.end({ timeout: 5 });
@@ -324,46 +328,65 @@ function succeeds(query: Promise<unknown>): Promise<boolean> {
   );
 }
 
-/** One run: a sync_runs row, then every page through the candidate, timed. */
+/**
+ * One run, opened and closed as runSync does (the workspace lock on a session
+ * of its own from `url`, a run owned by a fresh token, finishRun), then every
+ * page through the candidate, timed (the lock and the run's opening and
+ * closing are not).
+ */
 async function walk(
   sql: postgres.Sql,
+  url: string,
   candidate: Candidate,
   pages: PageRow[][],
   workspace = WORKSPACE,
-): Promise<{ ms: number; rows: number; totals: PageWriteResult; pageMs: number[] }> {
-  const [run] = await sql<{ id: string }[]>`insert into sync_runs (workspace, kind) values (${workspace}, 'sync') returning id`;
-  const runId = Number(run?.id);
-  const totals: PageWriteResult = { versionsAdded: 0, versionsAmended: 0, rowsInserted: 0, rowsUpdated: 0 };
-  let rows = 0;
-  const started = performance.now();
-  const pageMs: number[] = [];
-  for (let i = 0; i < pages.length; i++) {
-    const page = pages[i] as PageRow[];
-    const pageStarted = performance.now();
-    const result = await candidate.write(sql, {
-      runId,
-      workspace,
-      page: i + 1,
-      rows: page,
-      rejected: [],
-      itemsSeen: page.length,
-      nextCursor: i + 1 < pages.length ? `cursor-${i + 1}` : null,
-    });
-    totals.versionsAdded += result.versionsAdded;
-    totals.versionsAmended += result.versionsAmended;
-    totals.rowsInserted += result.rowsInserted;
-    totals.rowsUpdated += result.rowsUpdated;
-    rows += page.length;
-    pageMs.push(performance.now() - pageStarted);
+): Promise<{ ms: number; rows: number; totals: Totals; pageMs: number[] }> {
+  const run = await ownRun(sql, url, workspace);
+  try {
+    const { owner } = run;
+    const totals: Totals = { versionsAdded: 0, versionsAmended: 0, rowsInserted: 0, rowsUpdated: 0, undeleted: 0, refused: 0 };
+    const upsertsBefore = candidate.upsertCalls?.();
+    let rows = 0;
+    const started = performance.now();
+    const pageMs: number[] = [];
+    for (let i = 0; i < pages.length; i++) {
+      const page = pages[i] as PageRow[];
+      const pageStarted = performance.now();
+      const result = await candidate.write(sql, {
+        owner,
+        page: i + 1,
+        rows: page,
+        rejected: [],
+        itemsSeen: page.length,
+        nextCursor: i + 1 < pages.length ? `cursor-${i + 1}` : null,
+        listedIds: page.map((row) => String(row.id)),
+        recordSeen: false,
+      });
+      totals.versionsAdded += result.versionsAdded;
+      totals.versionsAmended += result.versionsAmended;
+      totals.rowsInserted += result.rowsInserted;
+      totals.rowsUpdated += result.rowsUpdated;
+      totals.undeleted += result.undeleted;
+      totals.refused += result.refused.length;
+      rows += page.length;
+      pageMs.push(performance.now() - pageStarted);
+    }
+    const ms = performance.now() - started;
+    // pageWriter retries a page item by item after a data error: the figures would then not be this candidate's way of writing.
+    const upserts = upsertsBefore === undefined ? undefined : (candidate.upsertCalls?.() ?? 0) - upsertsBefore;
+    if (upserts !== undefined && upserts !== pages.length) {
+      throw new Error(`${candidate.label}: ${upserts} upserts for ${pages.length} pages (pageWriter fell back to item by item after a data error)`);
+    }
+    if (pageMs.length > 0) {
+      const sorted = [...pageMs].sort((x, y) => x - y);
+      const q = (f: number) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]?.toFixed(0);
+      debug(`${candidate.key} pages ms: min ${q(0)} p25 ${q(0.25)} median ${q(0.5)} p75 ${q(0.75)} p90 ${q(0.9)} max ${q(0.999)}`);
+    }
+    await finishRun(sql, owner, { status: 'succeeded', error: null, requests: 0, retries: 0, stopReason: 'end', resumable: true });
+    return { ms, rows, totals, pageMs };
+  } finally {
+    await run.release();
   }
-  const ms = performance.now() - started;
-  if (pageMs.length > 0) {
-    const sorted = [...pageMs].sort((x, y) => x - y);
-    const q = (f: number) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]?.toFixed(0);
-    debug(`${candidate.key} pages ms: min ${q(0)} p25 ${q(0.25)} median ${q(0.5)} p75 ${q(0.75)} p90 ${q(0.9)} max ${q(0.999)}`);
-  }
-  await sql`update sync_runs set status = 'succeeded', finished_at = now() where id = ${runId}`;
-  return { ms, rows, totals, pageMs };
 }
 
 /**
