@@ -10,6 +10,7 @@
  * something other than writePage does; a missed target is reported, not fatal.
  */
 import os from 'node:os';
+import { measureBodyHeap } from './body-heap.ts';
 import { measureFullWalk } from './full-walk.ts';
 import { measureIncremental } from './incremental.ts';
 import { measureManyWorkspaces } from './many-workspaces.ts';
@@ -24,6 +25,8 @@ const BENCHES: Bench[] = [
   ['write path', (adminUrl) => measureWritePath({ adminUrl })],
   ['full walk', (adminUrl) => measureFullWalk({ adminUrl })],
   ['peak RSS', (adminUrl) => measureRss({ adminUrl })],
+  // No database: pages from a loopback server at THREETONE_MAX_BODY_BYTES (the full table: npx tsx bench/body-heap.ts).
+  ['body heap', () => measureBodyHeap()],
   ['many workspaces', (adminUrl) => measureManyWorkspaces({ adminUrl })],
   ['incremental', (adminUrl) => measureIncremental({ adminUrl })],
 ];

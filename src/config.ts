@@ -158,8 +158,13 @@ const envSchema = z.object({
   THREETONE_PAGE_SIZE: intVar(1, 500, 500),
   /** Per-request timeout in ms (headers and body). Default 30000. */
   THREETONE_TIMEOUT_MS: intVar(100, 600_000, 30_000),
-  /** Largest response body read, in bytes; a larger one fails the run unread. Default 52428800 (50 MiB; a 500-item page is well under 1 MiB). */
-  THREETONE_MAX_BODY_BYTES: intVar(1024, 1_073_741_824, 52_428_800),
+  /**
+   * Largest response body read, in bytes; a larger one fails the run unread. Default 1048576 (1 MiB; a full 500-item
+   * page is ~0.22 MiB). A page peaks at ~6.3x its size in heap, and a worker holds up to 2 x WORKER_CONCURRENCY pages
+   * (one written, one prefetched per workspace): 8 x 6.3 x 1 MiB + ~40 MB stays under the image's 128 MB heap
+   * (bench/body-heap.ts, BENCHMARKS.md). Raise it with the heap ceiling.
+   */
+  THREETONE_MAX_BODY_BYTES: intVar(1024, 1_073_741_824, 1_048_576),
   /** Attempts per request before the run fails. Default 6. */
   THREETONE_MAX_ATTEMPTS: intVar(1, 100, 6),
   /** First retry backoff step in ms (doubles per attempt, full jitter, capped at 30 s). Default 500. */

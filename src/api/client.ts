@@ -139,7 +139,14 @@ export class ThreetoneClient {
   }
 }
 
-/** The body as text, refusing to buffer more than `maxBytes` (checked against Content-Length first, then as it streams). */
+/**
+ * The body as text, refusing to buffer more than `maxBytes` (checked against Content-Length first, then as it streams).
+ *
+ * The chunks stay bytes (outside the V8 heap, one byte per UTF-8 byte) and are decoded once, at the end, into one flat
+ * string. Decoding chunk by chunk into `text +=` built a rope in the heap instead: two bytes a character as soon as the
+ * body holds one character outside Latin-1 (the agent names' em dash is enough), which JSON.parse then copied flat while
+ * the rope was still live, 4x the body's size at that moment against 2x now (bench/body-heap.ts, BENCHMARKS.md).
+ */
 async function readBody(response: Response, maxBytes: number, req: { method: string; url: string }): Promise<string> {
   const tooLarge = () => new ApiBodyTooLargeError({ ...req, status: response.status }, maxBytes);
   const declared = Number(response.headers.get('content-length'));
@@ -148,10 +155,9 @@ async function readBody(response: Response, maxBytes: number, req: { method: str
     throw tooLarge();
   }
   if (!response.body) return '';
-  const decoder = new TextDecoder();
   const reader = response.body.getReader();
+  let chunks: Uint8Array[] = [];
   let received = 0;
-  let text = '';
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -160,9 +166,12 @@ async function readBody(response: Response, maxBytes: number, req: { method: str
       await reader.cancel().catch(() => undefined);
       throw tooLarge();
     }
-    text += decoder.decode(value, { stream: true });
+    chunks.push(value);
   }
-  return text + decoder.decode();
+  const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, received);
+  chunks = [];
+  // Same decoding as before: UTF-8, a leading BOM dropped, invalid sequences replaced by U+FFFD.
+  return new TextDecoder().decode(bytes);
 }
 
 function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
