@@ -13,8 +13,6 @@ export const KNOWN_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 
 export const FINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const;
 export const KNOWN_PROVIDERS = ['twilio', 'vobiz', 'sip_trunk'] as const;
 
-export type KnownStatus = (typeof KNOWN_STATUSES)[number];
-
 const int = z.number().int().refine(Number.isSafeInteger, 'must be a safe integer');
 
 export const whatsAppParamsSchema = z.looseObject({
@@ -57,8 +55,3 @@ export const pageSchema = z.looseObject({
 });
 
 export type Page = z.output<typeof pageSchema>;
-
-/** FastAPI-style 422 body. */
-export interface ValidationErrorBody {
-  detail: { loc: (string | number)[]; msg: string; type: string; input?: unknown }[];
-}

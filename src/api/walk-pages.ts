@@ -2,10 +2,6 @@ import type { ThreetoneClient } from './client.ts';
 import { CursorGuard } from './cursor-guard.ts';
 
 export interface WalkedPage {
-  /** 1-based position in this walk. */
-  number: number;
-  /** Cursor sent for this page (null: the first). */
-  cursor: string | null;
   /** Cursor of the page after this one; null when this was the last. */
   nextCursor: string | null;
   items: unknown[];
@@ -34,7 +30,7 @@ export async function* walkPages(
   let cursor = startCursor;
   let pending: Promise<Awaited<ReturnType<ThreetoneClient['fetchPage']>>> | undefined;
   try {
-    for (let number = 1; cursor !== null || number === 1; number++) {
+    for (let first = true; cursor !== null || first; first = false) {
       const page = await (pending ?? client.fetchPage(cursor, signal));
       pending = undefined;
       const nextCursor = guard.next(page);
@@ -44,7 +40,7 @@ export async function* walkPages(
         // on the next turn, but Node would call an unawaited rejection unhandled before that.
         pending.catch(() => undefined);
       }
-      yield { number, cursor, nextCursor, items: page.batch_calls };
+      yield { nextCursor, items: page.batch_calls };
       cursor = nextCursor;
     }
   } finally {

@@ -5,7 +5,7 @@ import type { Database } from '../db/connection.ts';
 import type { SyncQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from './metrics.ts';
-import { BOARD_PATH, createQueueBoard, type RequestHandler } from './queue-board.ts';
+import { BOARD_PATH, createQueueBoard } from './queue-board.ts';
 import type { Readiness } from './readiness.ts';
 import { withTimeout } from '../util/with-timeout.ts';
 import { loadStatus, renderStatusPage } from './status-page.ts';

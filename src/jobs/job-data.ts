@@ -18,9 +18,6 @@ export function runKindOf(data: Pick<SyncJobData, 'kind' | 'full'>): RunKind {
   return data.full ? 'sync' : 'incremental';
 }
 
-/** `tick`: fired by a schedule, enqueues a `run` unless one is pending. `run`: one sync. */
-export type JobName = 'tick' | 'run';
-
 /** One pending or active run per workspace and kind: BullMQ drops a second add while the key is held. */
 export function runDeduplicationId(data: Pick<SyncJobData, 'workspace' | 'kind'>): string {
   return `run:${data.kind}:${data.workspace}`;

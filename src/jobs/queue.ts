@@ -15,8 +15,9 @@ import { redactUrl } from '../util/redact-url.ts';
 import { pingRedis } from '../util/ping-redis.ts';
 import type { SyncJobData } from './job-data.ts';
 
-// Job types fixed, backend left open: the same code drives Redis and Postgres. Names are `string`
-// rather than JobName because BullMQ types a scheduler's id with the job-name type.
+// Job types fixed, backend left open: the same code drives Redis and Postgres. Names (`tick`: fired by a
+// schedule, enqueues a `run` unless one is pending; `run`: one sync) are `string` because BullMQ types a
+// scheduler's id with the job-name type.
 export type SyncQueue = Queue<SyncJobData, unknown, string, SyncJobData, unknown, string, IQueueBackend, any>;
 export type SyncWorker = Worker<SyncJobData, unknown, string, IQueueBackend, any, any>;
 export type SyncProcessor = Processor<SyncJobData, unknown, string>;
