@@ -160,7 +160,7 @@ function buildProgram(): Command {
     .action(async (opts: { json?: boolean; limit: number }) => {
       const { config, log } = setup();
       await withDatabase(config, log, async (database) => {
-        const runs = await latestRuns(database.db, opts.limit);
+        const runs = await latestRuns(database.sql, opts.limit);
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
         } else if (runs.length === 0) {
@@ -182,9 +182,9 @@ function buildProgram(): Command {
       const { config, log } = setup();
       await withDatabase(config, log, async (database) => {
         const since = new Date(Date.now() - opts.since);
-        const { loadReportData } = await import('./report/queries.ts');
+        const { loadReportData } = await import('./db/report-data.ts');
         const { renderReport } = await import('./report/render.ts');
-        const html = renderReport(await loadReportData(database.db, since));
+        const html = renderReport(await loadReportData(database.sql, since));
         await writeFile(opts.out, html);
         process.stdout.write(`report written to ${opts.out} (${Math.round(html.length / 1024)} KiB)\n`);
       });

@@ -1,5 +1,4 @@
 import type { Writable } from 'node:stream';
-import { sql } from 'drizzle-orm';
 import { startSimulator } from './api/simulator/index.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/connection.ts';
@@ -7,6 +6,7 @@ import { runMigrations } from './db/migrate.ts';
 import { runSync, type SyncSummary } from './jobs/sync-run.ts';
 import type { Logger } from './log.ts';
 import { formatTable } from './util/table.ts';
+import { workspaceTotals } from './db/workspace-totals.ts';
 import { redactUrl } from './util/redact-url.ts';
 
 const DEMO_KEY = 'demo-key';
@@ -59,10 +59,7 @@ export async function runDemo(options: { config: Config; log: Logger; items: num
         ['run', 'pages', 'itemsSeen', 'versionsAdded', 'versionsAmended', 'rowsInserted', 'rowsUpdated', 'rejected', 'requests', 'retries', 'seconds'],
       )}\n`,
     );
-    const [totals] = await database.db.execute<{ jobs: number; versions: number; rejected: number }>(sql`
-      SELECT (SELECT pg_catalog.count(*) FROM batch_calls WHERE workspace = ${DEMO_WORKSPACE})::int AS jobs,
-             (SELECT pg_catalog.count(*) FROM batch_call_history WHERE workspace = ${DEMO_WORKSPACE})::int AS versions,
-             (SELECT pg_catalog.count(*) FROM rejected_records WHERE workspace = ${DEMO_WORKSPACE})::int AS rejected`);
+    const totals = await workspaceTotals(database.sql, DEMO_WORKSPACE);
     out.write(
       `\nPostgres now holds ${totals?.jobs} batch calls (the API lists ${simulator.truth().length}), ${totals?.versions} versions in batch_call_history, ${totals?.rejected} rejected items in rejected_records.\n` +
         `The 3 deleted jobs stay in batch_calls until reconciliation marks them; see README for queries.\n`,

@@ -1,19 +1,15 @@
-import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { loadConfig, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import * as schema from './schema.ts';
 import { redactUrl } from '../util/redact-url.ts';
 
-export type Db = PostgresJsDatabase<typeof schema>;
-
+/**
+ * The runtime's Postgres handles, all postgres.js: drizzle-kit keeps the
+ * schema and writes the migrations, and drizzle's migrator applies them on a
+ * session of its own (migrate.ts); no query goes through drizzle at run time.
+ */
 export interface Database {
-  /** Drizzle, for ordinary queries. */
-  db: Db;
-  /**
-   * A separate postgres.js client for the hot path's raw SQL: drizzle(client)
-   * rewires its client's jsonb serializer, so the two must not share one.
-   */
+  /** The sync's pool: every statement a run makes, each in src/db/. */
   sql: postgres.Sql;
   /**
    * The HTTP endpoint's reads (status page, /metrics, /readyz): a small
@@ -28,7 +24,7 @@ export interface Database {
 }
 
 export interface OpenDatabaseOptions {
-  /** Connections per client of the sync (`sql` and drizzle's). Default 4. */
+  /** Connections of the sync's pool. Default 4. */
   max?: number;
   /** statement_timeout of the `reads` pool. Default 5000 ms. */
   readsStatementTimeoutMs?: number;
@@ -67,9 +63,6 @@ export async function openDatabase(config: DatabaseConfig, log: Logger, options:
     };
     const sql = postgres(url, clientOptions);
     cleanups.push(() => sql.end({ timeout: 5 }));
-    const drizzleClient = postgres(url, clientOptions);
-    cleanups.push(() => drizzleClient.end({ timeout: 5 }));
-    const db = drizzle({ client: drizzleClient, schema });
     const reads = postgres(url, {
       max: READS_MAX,
       onnotice: () => undefined,
@@ -86,7 +79,7 @@ export async function openDatabase(config: DatabaseConfig, log: Logger, options:
     await sql`select 1`.catch((cause: unknown) => {
       throw new Error(`cannot reach Postgres at ${redactUrl(url)}: ${(cause as Error).message}; check DATABASE_URL`, { cause });
     });
-    return { db, sql, reads, url, close };
+    return { sql, reads, url, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,6 +1,6 @@
-import type postgres from 'postgres';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/connection.ts';
+import { lastSuccesses } from '../db/runs/last-successes.ts';
 import { DELETE_GUARD, reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-refusals.ts';
 import type { SyncQueue } from '../jobs/queue.ts';
 import type { SyncSummary } from '../jobs/sync-run.ts';
@@ -164,13 +164,4 @@ function runCollectors(registry: Registry): (summary: SyncSummary) => void {
     for (const [status, count] of Object.entries(s.apiResponses)) responses.inc({ ...workspace, status }, count);
     if (s.stopReason === DELETE_GUARD) refused.inc(workspace);
   };
-}
-
-/** When each workspace's last succeeded run finished. */
-export async function lastSuccesses(sql: postgres.Sql): Promise<Map<string, Date>> {
-  const rows = await sql<{ workspace: string; ms: number }[]>`
-    select workspace, (extract(epoch from pg_catalog.max(finished_at)) * 1000)::float8 as ms
-    from sync_runs where status = 'succeeded' and finished_at is not null
-    group by workspace`;
-  return new Map(rows.map((r) => [r.workspace, new Date(r.ms)]));
 }

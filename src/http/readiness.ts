@@ -1,4 +1,5 @@
 import type { Database } from '../db/connection.ts';
+import { ping } from '../db/ping.ts';
 import { pingRedis } from '../util/ping-redis.ts';
 import { TimeoutError, withTimeout } from '../util/with-timeout.ts';
 
@@ -41,9 +42,9 @@ export function createReadiness(options: ReadinessOptions): () => Promise<Readin
 
 /** `select 1`; cancelled server-side when it outlives the bound, so probes do not pile up queries. */
 export async function checkPostgres(database: Pick<Database, 'reads'>, timeoutMs: number): Promise<CheckResult> {
-  let query: ReturnType<Database['reads']> | undefined;
+  let query: ReturnType<typeof ping> | undefined;
   try {
-    query = database.reads`select 1`;
+    query = ping(database.reads);
     await withTimeout(query.execute(), timeoutMs, 'postgres');
     return true;
   } catch (error) {

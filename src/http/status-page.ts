@@ -1,9 +1,9 @@
 import type { Database } from '../db/connection.ts';
 import { escapeHtml, formatAge } from '../util/html.ts';
-import type { RunRow } from '../db/runs/latest-runs.ts';
-import { latestRunsOn } from '../db/runs/latest-runs-sql.ts';
+import { lastSuccesses } from '../db/runs/last-successes.ts';
+import { latestRuns, type RunRow } from '../db/runs/latest-runs.ts';
 import { reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-refusals.ts';
-import { lastSuccesses } from './metrics.ts';
+import { versionsPerDay } from '../db/versions-per-day.ts';
 
 export const CHART_DAYS = 30;
 const RUNS_SHOWN = 10;
@@ -40,9 +40,9 @@ export interface StatusPageOptions {
 export async function loadStatus(database: Pick<Database, 'reads'>, now: Date): Promise<WorkspaceStatus[]> {
   const days = chartDays(now);
   const [runs, successes, counts, refusals] = await Promise.all([
-    latestRunsOn(database.reads, RUNS_SHOWN),
+    latestRuns(database.reads, RUNS_SHOWN),
     lastSuccesses(database.reads),
-    versionsPerDay(database, days[0]!),
+    versionsPerDay(database.reads, days[0]!),
     reconcileRefusals(database.reads),
   ]);
   const names = new Set([...runs.map((r) => r.workspace), ...successes.keys(), ...counts.keys()]);
@@ -53,22 +53,6 @@ export async function loadStatus(database: Pick<Database, 'reads'>, now: Date): 
     versionsPerDay: days.map((day) => ({ day, versions: counts.get(workspace)?.get(day) ?? 0 })),
     refusedReconcile: refusals.get(workspace) ?? null,
   }));
-}
-
-/** Versions first observed per workspace and UTC day since `fromDay`. */
-async function versionsPerDay(database: Pick<Database, 'reads'>, fromDay: string): Promise<Map<string, Map<string, number>>> {
-  const rows = await database.reads<{ workspace: string; day: string; versions: number }[]>`
-    select workspace, pg_catalog.to_char(observed_at at time zone 'UTC', 'YYYY-MM-DD') as day, pg_catalog.count(*)::int as versions
-    from batch_call_history
-    where observed_at >= ${`${fromDay}T00:00:00Z`}::timestamptz
-    group by 1, 2`;
-  const byWorkspace = new Map<string, Map<string, number>>();
-  for (const row of rows) {
-    const days = byWorkspace.get(row.workspace) ?? new Map<string, number>();
-    days.set(row.day, row.versions);
-    byWorkspace.set(row.workspace, days);
-  }
-  return byWorkspace;
 }
 
 function chartDays(now: Date): string[] {

@@ -6,7 +6,7 @@ import { describeError } from '../errors/describe-error.ts';
 import { isPermanent } from '../errors/is-permanent.ts';
 import { SyncLockedError } from '../errors/SyncLockedError.ts';
 import type { Logger } from '../log.ts';
-import { runKindOf, type SyncJobData } from './job-data.ts';
+import { parseJobData, runKindOf, type SyncJobData } from './job-data.ts';
 import type { SyncQueue, SyncProcessor } from './queue.ts';
 import { enqueueRun } from './schedules.ts';
 import type { SharedBudgets } from './shared-budget.ts';
@@ -39,26 +39,27 @@ export function createProcessor(deps: ProcessorDeps): SyncProcessor {
   return async (job: Job<SyncJobData, unknown, string>, token?: string, signal?: AbortSignal) => {
     // runSync adds the run id and workspace to its own lines.
     const log = deps.log.child({ jobId: job.id });
+    const data = parseJobData(job.name, job.data);
     if (job.name === 'tick') {
-      const { jobId } = await enqueueRun(deps.queue, deps.config, job.data);
+      const { jobId } = await enqueueRun(deps.queue, deps.config, data);
       return { enqueued: jobId };
     }
     try {
-      const workspace = findWorkspace(deps.config, job.data.workspace);
+      const workspace = findWorkspace(deps.config, data.workspace);
       const summary = await runSync(
         { config: deps.config, database: deps.database, log, budget: deps.budgets.forKey(workspace.apiKey), signal, onFinish: deps.onFinish },
-        { workspace: workspace.name, apiKey: workspace.apiKey, kind: runKindOf(job.data) },
+        { workspace: workspace.name, apiKey: workspace.apiKey, kind: runKindOf(data) },
       );
       return summary;
     } catch (error) {
       if (signal?.aborted && token) {
-        log.info({ workspace: job.data.workspace }, 'shutting down: run handed back to the queue');
+        log.info({ workspace: data.workspace }, 'shutting down: run handed back to the queue');
         await job.moveToWait(token);
         throw new WaitingError();
       }
       const delayMs = delayFor(error, deps.config.worker.maxDelayMs);
       if (delayMs !== undefined && token) {
-        log.info({ workspace: job.data.workspace, delayMs, reason: describeError(error) }, 'run postponed');
+        log.info({ workspace: data.workspace, delayMs, reason: describeError(error) }, 'run postponed');
         await job.moveToDelayed(Date.now() + delayMs, token);
         throw new DelayedError();
       }

@@ -145,8 +145,8 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
     });
     const warnDrift = driftWarner(log);
     const stopRule =
-      target.kind === 'incremental' && (await hasCompleteWalk(database.db, target.workspace))
-        ? new IncrementalStop(await nonFinalIds(database.db, target.workspace), config.incrementalQuietPages)
+      target.kind === 'incremental' && (await hasCompleteWalk(database.sql, target.workspace))
+        ? new IncrementalStop(await nonFinalIds(database.sql, target.workspace), config.incrementalQuietPages)
         : undefined;
     log.info({ kind: target.kind, resumedFromPage: resumed ? resumed.pages + 1 : undefined }, 'sync started');
 

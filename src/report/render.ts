@@ -1,6 +1,6 @@
 import { rateBars, stackedDaily } from './charts.ts';
 import { escapeHtml, formatAge } from '../util/html.ts';
-import type { ReportData } from './queries.ts';
+import type { ReportData } from '../db/report-data.ts';
 
 /** A self-contained HTML page: inline CSS and SVG, no script, nothing fetched. */
 export function renderReport(data: ReportData): string {

@@ -1,4 +1,3 @@
-import { sql as drizzleSql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/connection.ts';
@@ -9,9 +8,8 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 /** `show <setting>` on each of a Database's clients. */
 async function settings(database: Database, name: 'statement_timeout' | 'lock_timeout' | 'application_name' | 'transaction_read_only') {
   const [sqlRow] = await database.sql.unsafe<{ value: string }[]>(`select current_setting('${name}') as value`);
-  const drizzleRows = await database.db.execute<{ value: string }>(drizzleSql.raw(`select current_setting('${name}') as value`));
   const [readsRow] = await database.reads.unsafe<{ value: string }[]>(`select current_setting('${name}') as value`);
-  return { sql: sqlRow!.value, drizzle: [...drizzleRows][0]!.value, reads: readsRow!.value };
+  return { sql: sqlRow!.value, reads: readsRow!.value };
 }
 
 function deferred(): { promise: Promise<void>; resolve(): void } {
@@ -41,18 +39,18 @@ describe('session bounds of openDatabase', () => {
 
   it('uses the configured statement_timeout and lock_timeout on the sync\'s clients, and a short read-only one on reads', async () => {
     const database = await open({ statementTimeoutMs: 45_000, lockTimeoutMs: 1_500 });
-    expect(await settings(database, 'statement_timeout')).toEqual({ sql: '45s', drizzle: '45s', reads: '5s' });
-    expect(await settings(database, 'lock_timeout')).toEqual({ sql: '1500ms', drizzle: '1500ms', reads: '0' });
-    expect(await settings(database, 'application_name')).toEqual({ sql: 'threetone-sync', drizzle: 'threetone-sync', reads: 'threetone-sync-http' });
-    expect(await settings(database, 'transaction_read_only')).toEqual({ sql: 'off', drizzle: 'off', reads: 'on' });
+    expect(await settings(database, 'statement_timeout')).toEqual({ sql: '45s', reads: '5s' });
+    expect(await settings(database, 'lock_timeout')).toEqual({ sql: '1500ms', reads: '0' });
+    expect(await settings(database, 'application_name')).toEqual({ sql: 'threetone-sync', reads: 'threetone-sync-http' });
+    expect(await settings(database, 'transaction_read_only')).toEqual({ sql: 'off', reads: 'on' });
     await expect(database.reads`create table nope (x int)`).rejects.toMatchObject({ code: '25006' });
   });
 
   it('defaults to the config defaults when the caller passes no pg settings', async () => {
     const database = await createTestDatabase();
     cleanups.push(() => database.drop());
-    expect(await settings(database, 'statement_timeout')).toEqual({ sql: '2min', drizzle: '2min', reads: '5s' });
-    expect(await settings(database, 'lock_timeout')).toEqual({ sql: '30s', drizzle: '30s', reads: '0' });
+    expect(await settings(database, 'statement_timeout')).toEqual({ sql: '2min', reads: '5s' });
+    expect(await settings(database, 'lock_timeout')).toEqual({ sql: '30s', reads: '0' });
   });
 
   it('fails a statement waiting on a row lock held elsewhere with 55P03 after lock_timeout', async () => {
@@ -73,7 +71,6 @@ describe('session bounds of openDatabase', () => {
     try {
       for (const update of [
         () => database.sql`update sync_runs set pages = 1 where id = ${run!.id}`.execute(),
-        () => database.db.execute(drizzleSql`update sync_runs set pages = 1 where id = ${run!.id}`),
       ]) {
         const started = Date.now();
         const error = await update().then(

@@ -1,11 +1,9 @@
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
-import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/connection.ts';
-import * as schema from '../../src/db/schema.ts';
 import { createReadiness } from '../../src/http/readiness.ts';
 import { startHttpServer } from '../../src/http/server.ts';
 import { captureLogs } from '../helpers/logs.ts';
@@ -119,7 +117,7 @@ describe('status page with a database that does not answer', () => {
   it('answers 503 within its bound and logs no query text', async () => {
     const hole = await blackHole();
     const sql = postgres(`postgres://nobody@127.0.0.1:${hole.port}/none`, { max: 1, connect_timeout: 30, onnotice: () => undefined });
-    const database: Database = { sql, reads: sql, db: drizzle({ client: sql, schema }), url: '', close: () => sql.end({ timeout: 0 }) };
+    const database: Database = { sql, reads: sql, url: '', close: () => sql.end({ timeout: 0 }) };
     const env = await startHttpEnv('postgres');
     const { log, text } = captureLogs('debug');
     const server = await startHttpServer({

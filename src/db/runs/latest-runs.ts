@@ -1,5 +1,4 @@
-import { sql } from 'drizzle-orm';
-import type { Db } from '../connection.ts';
+import type postgres from 'postgres';
 
 export type RunRow = {
   id: number;
@@ -17,15 +16,15 @@ export type RunRow = {
 };
 
 /** The last `perWorkspace` runs of every workspace, newest first. */
-export async function latestRuns(db: Db, perWorkspace = 5): Promise<RunRow[]> {
-  const rows = await db.execute<RunRow>(sql`
+export async function latestRuns(sql: postgres.Sql, perWorkspace = 5): Promise<RunRow[]> {
+  const rows = await sql<RunRow[]>`
     SELECT id::int, workspace, kind, status, started_at::text, finished_at::text, pages, items_seen,
            versions_added, rejected, requests, error
     FROM (
-      SELECT *, row_number() OVER (PARTITION BY workspace ORDER BY started_at DESC, id DESC) AS n
+      SELECT *, pg_catalog.row_number() OVER (PARTITION BY workspace ORDER BY started_at DESC, id DESC) AS n
       FROM sync_runs
     ) r
-    WHERE n <= ${perWorkspace}
-    ORDER BY workspace, started_at DESC, id DESC`);
+    WHERE n <= ${perWorkspace}::int
+    ORDER BY workspace, started_at DESC, id DESC`;
   return [...rows];
 }

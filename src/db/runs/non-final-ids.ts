@@ -1,13 +1,10 @@
-import { and, eq, isNull, notInArray } from 'drizzle-orm';
+import type postgres from 'postgres';
 import { FINAL_STATUSES } from '../../api/schemas.ts';
-import type { Db } from '../connection.ts';
-import { batchCalls } from '../schema.ts';
 
 /** Ids of the live jobs we hold in a state that can still change (unknown new statuses included). */
-export async function nonFinalIds(db: Db, workspace: string): Promise<string[]> {
-  const rows = await db
-    .select({ id: batchCalls.id })
-    .from(batchCalls)
-    .where(and(eq(batchCalls.workspace, workspace), isNull(batchCalls.deleted_at), notInArray(batchCalls.status, [...FINAL_STATUSES])));
+export async function nonFinalIds(sql: postgres.Sql, workspace: string): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    SELECT id FROM batch_calls
+    WHERE workspace = ${workspace} AND deleted_at IS NULL AND status <> ALL(${[...FINAL_STATUSES]}::text[])`;
   return rows.map((r) => r.id);
 }
