@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Runtime shapes of `GET /v1/voiceai/batch-calling/workspace`
- * (../shared/spec/batch-calling-workspace.openapi.yaml).
+ * (spec/batch-calling-workspace.openapi.yaml).
  *
  * Enums are validated as plain strings on purpose: a new status or provider
  * must not break the pipeline. The known values below are only used to warn
