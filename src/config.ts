@@ -9,7 +9,8 @@ import { parseDuration } from './util/duration.ts';
  */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const intVar = (min: number, max: number, fallback: number) =>
+/** A number from `min` to `max`; whole unless `decimal`. */
+const numberVar = (min: number, max: number, fallback: number, decimal = false) =>
   z
     .string()
     .trim()
@@ -17,28 +18,15 @@ const intVar = (min: number, max: number, fallback: number) =>
     .transform((v, ctx) => {
       if (v === undefined || v === '') return fallback;
       const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got "${v}")` });
+      if (!(decimal ? Number.isFinite(n) : Number.isInteger(n)) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a ${decimal ? 'number' : 'whole number'} from ${min} to ${max} (got "${v}")` });
         return z.NEVER;
       }
       return n;
     });
 
-/** A decimal number from `min` to `max`. */
-const ratioVar = (min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return fallback;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `must be a number from ${min} to ${max} (got "${v}")` });
-        return z.NEVER;
-      }
-      return n;
-    });
+const intVar = (min: number, max: number, fallback: number) => numberVar(min, max, fallback);
+const ratioVar = (min: number, max: number, fallback: number) => numberVar(min, max, fallback, true);
 
 const optionalString = z
   .string()
