@@ -28,7 +28,7 @@
  *   sizes are not tried after the first OOM.
  *
  * Bodies look like real pages: {"batch_calls":[…],"has_more":true,"next_doc":"x"}.
- * - items: the simulator's jobs (src/api/simulator/dataset.ts), as many as
+ * - items: the simulator's jobs (src/simulator/dataset.ts), as many as
  *   the size takes (~450 bytes each; the agent names hold an em dash, so the
  *   body, like the simulator's, is not Latin-1 and V8 keeps its text as
  *   UTF-16, 2 bytes a character);
@@ -43,7 +43,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Dataset } from '../src/api/simulator/dataset.ts';
+import { Dataset } from '../src/simulator/dataset.ts';
 import { loadConfig } from '../src/config.ts';
 import { formatTable } from '../src/util/table.ts';
 import { info, type BenchResult, type Figure } from './report.ts';

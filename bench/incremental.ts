@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { startSimulator } from '../src/api/simulator/index.ts';
+import { startSimulator } from '../src/simulator/index.ts';
 import { runSync } from '../src/jobs/sync-run.ts';
 import { silentLogger } from '../src/log.ts';
 import type { BenchResult } from './report.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type postgres from 'postgres';
-import { startSimulator, type Simulator } from '../src/api/simulator/index.ts';
+import { startSimulator, type Simulator } from '../src/simulator/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { info, type BenchResult, type Figure } from './report.ts';
 import { BIN, createBenchDatabase, seconds, spawnNode, type Child } from './support.ts';

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { Dataset } from '../src/api/simulator/dataset.ts';
+import { Dataset } from '../src/simulator/dataset.ts';
 import { validateItems } from '../src/api/validate.ts';
 import { toPageRows, type PageRow } from '../src/db/page-rows.ts';
 import { finishRun } from '../src/db/runs/finish-run.ts';

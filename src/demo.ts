@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { startSimulator } from './api/simulator/index.ts';
+import { startSimulator } from './simulator/index.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/connection.ts';
 import { runMigrations } from './db/migrate.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/api/simulator/index.ts';
+import { startSimulator, type Simulator } from '../src/simulator/index.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 const BIN = fileURLToPath(new URL('../bin/threetone-sync.js', import.meta.url));

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { batchCallSchema, FINAL_STATUSES, type BatchCallInput } from '../../src/api/schemas.ts';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/api/simulator/index.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 
 const KEY = 'sim-key';
 const NOW = 1_780_000_000;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/api/simulator/index.ts';
+import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { runSync } from '../../src/jobs/sync-run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';

@@ -2,7 +2,7 @@ import { createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { startSimulator } from '../../src/api/simulator/index.ts';
+import { startSimulator } from '../../src/simulator/index.ts';
 import { openDatabase } from '../../src/db/connection.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
 import { silentLogger } from '../../src/log.ts';

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { MutationResult, MutationSpec, Simulator } from '../../src/api/simulator/index.ts';
+import type { MutationResult, MutationSpec, Simulator } from '../../src/simulator/index.ts';
 import type { Database } from '../../src/db/connection.ts';
 import { expectCopyMatches, storedVersions } from './stored.ts';
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/api/simulator/index.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
 import { createMetrics, type Metrics } from '../../src/http/metrics.ts';
 import { createReadiness } from '../../src/http/readiness.ts';

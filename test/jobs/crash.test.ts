@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type MutationSpec, type Simulator } from '../../src/api/simulator/index.ts';
+import { startSimulator, type MutationSpec, type Simulator } from '../../src/simulator/index.ts';
 import { runSync } from '../../src/jobs/sync-run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { cliChildren } from '../helpers/cli-children.ts';

@@ -1,7 +1,7 @@
 import { on } from 'node:events';
 import type { Job, MinimalJob } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/api/simulator/index.ts';
+import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
 import { ApiHttpError } from '../../src/errors/ApiHttpError.ts';
 import { SyncLockedError } from '../../src/errors/SyncLockedError.ts';

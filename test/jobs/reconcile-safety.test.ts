@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/api/simulator/index.ts';
+import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
 import { openDatabase, type Database } from '../../src/db/connection.ts';
 import { runMigrations } from '../../src/db/migrate.ts';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type MutationSpec, type Simulator } from '../../src/api/simulator/index.ts';
+import { startSimulator, type MutationSpec, type Simulator } from '../../src/simulator/index.ts';
 import type { RunKind } from '../../src/db/runs/start-run.ts';
 import { runSync } from '../../src/jobs/sync-run.ts';
 import { silentLogger } from '../../src/log.ts';

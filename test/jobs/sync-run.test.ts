@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/api/simulator/index.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/connection.ts';
 import { runSync, type SyncSummary } from '../../src/jobs/sync-run.ts';

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/api/simulator/index.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
 import { openQueueStore } from '../../src/jobs/queue.ts';
 import { registerSchedules } from '../../src/jobs/schedules.ts';
-import { startWorker, type WorkerHandle } from '../../src/jobs/worker.ts';
+import { startWorker, type WorkerHandle } from '../../src/app/worker.ts';
 import { silentLogger } from '../../src/log.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,15 +1,15 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { findWorkspace, loadConfig, requireWorkspaces, type Config } from './config.ts';
-import { ConfigError } from './errors/ConfigError.ts';
-import { describeError } from './errors/describe-error.ts';
-import { createLogger, type Logger } from './log.ts';
-import { openDatabase, type Database } from './db/connection.ts';
-import { runMigrations } from './db/migrate.ts';
-import { latestRuns } from './db/runs/latest-runs.ts';
-import { runSync, type SyncSummary } from './jobs/sync-run.ts';
-import { formatTable } from './util/table.ts';
-import { progressLine } from './util/progress-line.ts';
-import { parseDuration } from './util/duration.ts';
+import { findWorkspace, loadConfig, requireWorkspaces, type Config } from '../config.ts';
+import { ConfigError } from '../errors/ConfigError.ts';
+import { describeError } from '../errors/describe-error.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { openDatabase, type Database } from '../db/connection.ts';
+import { runMigrations } from '../db/migrate.ts';
+import { latestRuns } from '../db/runs/latest-runs.ts';
+import { runSync, type SyncSummary } from '../jobs/sync-run.ts';
+import { formatTable } from '../util/table.ts';
+import { progressLine } from './progress-line.ts';
+import { parseDuration } from '../util/duration.ts';
 import { writeFile } from 'node:fs/promises';
 
 // The worker (BullMQ, HTTP, Bull Board, metrics), the simulator, the demo and the report are imported
@@ -84,8 +84,8 @@ function buildProgram(): Command {
       const workspaces = opts.workspace ? [findWorkspace(config, opts.workspace)] : requireWorkspaces(config);
       await withDatabase(config, log, async (database) => {
         if (opts.enqueue) {
-          const { openQueueStore } = await import('./jobs/queue.ts');
-          const { enqueueRun } = await import('./jobs/schedules.ts');
+          const { openQueueStore } = await import('../jobs/queue.ts');
+          const { enqueueRun } = await import('../jobs/schedules.ts');
           const store = openQueueStore(config, database.url);
           const queue = store.openQueue();
           try {
@@ -146,8 +146,8 @@ function buildProgram(): Command {
     .description('run the schedules and process sync jobs until SIGTERM/SIGINT (Redis when REDIS_URL is set, else the queue lives in Postgres)')
     .action(async () => {
       const { config, log } = setup();
-      const { startWorker } = await import('./jobs/worker.ts');
-      const { exitOnSignals } = await import('./jobs/shutdown.ts');
+      const { startWorker } = await import('../app/worker.ts');
+      const { exitOnSignals } = await import('../app/shutdown.ts');
       const handle = await startWorker(config, log);
       exitOnSignals(handle.close, log, config.worker.shutdownTimeoutMs);
     });
@@ -182,8 +182,8 @@ function buildProgram(): Command {
       const { config, log } = setup();
       await withDatabase(config, log, async (database) => {
         const since = new Date(Date.now() - opts.since);
-        const { loadReportData } = await import('./db/report-data.ts');
-        const { renderReport } = await import('./report/render.ts');
+        const { loadReportData } = await import('../db/report-data.ts');
+        const { renderReport } = await import('../report/render.ts');
         const html = renderReport(await loadReportData(database.sql, since));
         await writeFile(opts.out, html);
         process.stdout.write(`report written to ${opts.out} (${Math.round(html.length / 1024)} KiB)\n`);
@@ -203,7 +203,7 @@ function buildProgram(): Command {
     .option('--rate-limit', 'enforce 100 requests a minute and 1000 an hour per key, like the real API')
     .option('--mutate-every <seconds>', 'progress, add and delete a few jobs this often', integer('--mutate-every', 1, 86_400))
     .action(async (opts: { port: number; host: string; items: number; latency: number; faultRate: number; seed: number; apiKey: string; rateLimit?: boolean; mutateEvery?: number }) => {
-      const { runSimulatorCli } = await import('./api/simulator/index.ts');
+      const { runSimulatorCli } = await import('../simulator/index.ts');
       await runSimulatorCli({
         port: opts.port,
         host: opts.host,
@@ -223,7 +223,7 @@ function buildProgram(): Command {
     .addOption(new Option('--items <n>', 'batch calls in the simulated workspace').argParser(integer('--items', 1, 1_000_000)).default(5000))
     .action(async (opts: { items: number }) => {
       const { config, log } = setup();
-      const { runDemo } = await import('./demo.ts');
+      const { runDemo } = await import('../demo.ts');
       await runDemo({ config, log, items: opts.items, out: process.stdout });
     });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatProgress } from '../../src/util/progress-line.ts';
+import { formatProgress } from '../../src/cli/progress-line.ts';
 
 describe('formatProgress', () => {
   it('shows pages, items, rate, new versions, retries and elapsed time', () => {

@@ -5,10 +5,10 @@ import { createMetrics } from '../http/metrics.ts';
 import { createReadiness } from '../http/readiness.ts';
 import { startHttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
-import { createProcessor } from './process-job.ts';
-import { checkRedis, openQueueStore, type SyncQueue, type SyncWorker } from './queue.ts';
-import { registerSchedules } from './schedules.ts';
-import { openSharedBudgets } from './shared-budget.ts';
+import { createProcessor } from '../jobs/process-job.ts';
+import { checkRedis, openQueueStore, type SyncQueue, type SyncWorker } from '../jobs/queue.ts';
+import { registerSchedules } from '../jobs/schedules.ts';
+import { openSharedBudgets } from '../jobs/shared-budget.ts';
 
 export interface WorkerHandle {
   backend: 'redis' | 'postgres';
