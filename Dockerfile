@@ -65,5 +65,5 @@ USER node
 # short `migrate`) only stops at the orchestrator's kill timeout; use
 # `docker run --init` / compose `init: true` if that matters to you.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "dist/cli.js"]
+ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["worker"]
