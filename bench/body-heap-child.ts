@@ -31,6 +31,7 @@ import { ThreetoneClient } from '../src/api/client.ts';
 import { DEFAULT_RETRY } from '../src/api/retry-policy.ts';
 import { validateItems, type ValidatedPage } from '../src/api/validate.ts';
 import { toPageRows } from '../src/db/page-rows.ts';
+import { batchCalls } from '../src/resources/batch-calls.ts';
 import { columnArrays } from '../src/db/write-page.ts';
 import { silentLogger } from '../src/log.ts';
 
@@ -99,6 +100,7 @@ JSON.parse = function parse(text: string, reviver?: (this: unknown, key: string,
 };
 
 const client = new ThreetoneClient({
+  resource: batchCalls,
   baseUrl,
   apiKey: 'bench-body-heap',
   pageSize: 500,
@@ -112,7 +114,7 @@ const client = new ThreetoneClient({
 // Warm-up: the first fetch loads undici and compiles the code paths; none of that belongs to a body.
 for (let i = 0; i < 3; i++) {
   const page = await client.fetchPage('warm');
-  columnArrays(toPageRows(validateItems(page.batch_calls).valid));
+  columnArrays(batchCalls, toPageRows(batchCalls, validateItems(batchCalls, page.items).valid));
 }
 
 // Ballast: double arrays (8 bytes an element, no pointers to trace), 1 MiB each, up to liveMb of live heap.
@@ -147,11 +149,11 @@ async function measure(body: { id: string; items: number }): Promise<string> {
     Array.from({ length: pages }, async (_, i): Promise<Held> => {
       const page = await client.fetchPage(body.id);
       probe('page');
-      const validated = validateItems(page.batch_calls);
+      const validated = validateItems(batchCalls, page.items);
       probe('validated');
-      const params = i < writing ? columnArrays(toPageRows(validated.valid)) : null;
+      const params = i < writing ? columnArrays(batchCalls, toPageRows(batchCalls, validated.valid)) : null;
       if (params) probe('written');
-      return { items: page.batch_calls.length, validated, params };
+      return { items: page.items.length, validated, params };
     }),
   );
   const elapsedMs = performance.now() - started;

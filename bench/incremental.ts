@@ -20,12 +20,12 @@ export async function measureIncremental(options: { adminUrl: string }): Promise
   const simulator = await startSimulator({ apiKeys: [KEY], items: 25_000 });
   try {
     const config = benchConfig(simulator.url, bench.url, WS);
-    const run = (kind: 'sync' | 'incremental') => runSync({ config, database: bench.database, log: silentLogger }, { workspace: WS, apiKey: KEY, kind });
-    await run('sync');
+    const run = (kind: 'full' | 'incremental') => runSync({ config, database: bench.database, log: silentLogger }, { workspace: WS, apiKey: KEY, kind });
+    await run('full');
 
     simulator.mutate({ progress: 40, create: 10 });
     simulator.resetStats();
-    const full = await run('sync');
+    const full = await run('full');
     const fullRequests = simulator.stats.requests;
 
     const changes = simulator.mutate({ progress: 40, create: 10 });

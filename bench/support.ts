@@ -153,7 +153,7 @@ export async function ownRun(sql: postgres.Sql, url: string, workspace: string):
   const lock = await lockWorkspace(url, workspace);
   try {
     const token = randomUUID();
-    const runId = await startRun(sql, workspace, 'sync', token);
+    const runId = await startRun(sql, workspace, 'full', token);
     return { owner: { runId, workspace, token, lockPid: lock.pid }, release: lock.release };
   } catch (error) {
     await lock.release();

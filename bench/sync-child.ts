@@ -22,7 +22,7 @@ try {
   // RSS after every page: the peak alone cannot tell a leak (grows with pages) from heap headroom V8 keeps (flat).
   const rssByPage: number[] = [];
   const onPage = () => void rssByPage.push(process.memoryUsage.rss());
-  const summary = await runSync({ config, database, log, onPage }, { workspace: config.workspace, apiKey: required('BENCH_API_KEY'), kind: 'sync' });
+  const summary = await runSync({ config, database, log, onPage }, { workspace: config.workspace, apiKey: required('BENCH_API_KEY'), kind: 'full' });
   const usage = process.resourceUsage();
   const at = (fraction: number) => rssByPage[Math.min(rssByPage.length - 1, Math.floor(fraction * rssByPage.length))] ?? 0;
   // With --expose-gc: the heap still reachable once the run is over.

@@ -1,7 +1,10 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type postgres from 'postgres';
-import { API_COLUMNS, type PageRow } from '../src/db/page-rows.ts';
+import type { PageRow } from '../src/db/page-rows.ts';
+import { batchCalls } from '../src/resources/batch-calls.ts';
+
+const API_COLUMNS = batchCalls.columns;
 import { pageWriter, writePage, type PageWrite, type PageWriteResult, type RowCounts, type UpsertRows } from '../src/db/write-page.ts';
 
 /**
@@ -39,9 +42,9 @@ function candidate(key: string, label: string, upsert: UpsertRows): Candidate {
   return {
     key,
     label,
-    write: pageWriter((tx, workspace, runId, rows) => {
+    write: pageWriter((tx, target, rows) => {
       calls++;
-      return rows.length > 0 ? upsert(tx, workspace, runId, rows) : Promise.resolve(NOTHING);
+      return rows.length > 0 ? upsert(tx, target, rows) : Promise.resolve(NOTHING);
     }),
     upsertCalls: () => calls,
   };
@@ -198,7 +201,7 @@ function arrayLiteral(values: (string | null)[], quote: boolean): string {
 export const currentWritePage: Candidate = { key: 'writePage', label: 'writePage (current)', write: writePage };
 
 /** (d) COPY straight into both tables: no conflict handling (empty tables only), a ceiling. */
-export const copyCeiling = candidate('copy', 'COPY, no merge (ceiling)', async (tx, workspace, runId, rows) => {
+export const copyCeiling = candidate('copy', 'COPY, no merge (ceiling)', async (tx, { workspace, runId }, rows) => {
   const latest = latestPerId(rows);
   await copyInto(tx, 'batch_call_history', `workspace, run_id, ${COLUMN_LIST}`, copyText(rows, [workspace, String(runId)]));
   await copyInto(tx, 'batch_calls', `workspace, ${COLUMN_LIST}`, copyText(latest, [workspace]));
@@ -217,7 +220,7 @@ ${CURRENT_CONFLICT}
 RETURNING (xmax = 0) AS inserted`;
 
 /** (e) One INSERT … ON CONFLICT per row per table, each awaited: what a first version often looks like. */
-export const naiveRowAtATime = candidate('naive', 'row-at-a-time upsert', async (tx, workspace, runId, rows) => {
+export const naiveRowAtATime = candidate('naive', 'row-at-a-time upsert', async (tx, { workspace, runId }, rows) => {
   const result = { ...NOTHING };
   for (const row of rows) {
     const values = COLUMNS.map((c) => paramOf(row, c));
@@ -233,7 +236,7 @@ export const naiveRowAtATime = candidate('naive', 'row-at-a-time upsert', async 
 });
 
 /** (f) Multi-row INSERT … VALUES (…),(…) ON CONFLICT through postgres.js's `sql(rows, columns)` helper; both tables' statements pipelined. */
-export const multiRowValues = candidate('values', 'multi-row VALUES', async (tx, workspace, runId, rows) => {
+export const multiRowValues = candidate('values', 'multi-row VALUES', async (tx, { workspace, runId }, rows) => {
   const withColumns = (row: PageRow, extra: Record<string, string | number>) => {
     const out: Record<string, postgres.ParameterOrJSON<never>> = { ...extra };
     for (const c of COLUMNS) out[c] = paramOf(row, c);
@@ -261,7 +264,7 @@ export const multiRowValues = candidate('values', 'multi-row VALUES', async (tx,
 
 function unnestCandidate(key: string, label: string, mode: SkipMode): Candidate {
   const statement = mergeStatement(UNNEST_INPUT, mode);
-  return candidate(key, label, async (tx, workspace, runId, rows) => {
+  return candidate(key, label, async (tx, { workspace, runId }, rows) => {
     const arrays = COLUMNS.map((c) => arrayLiteral(rows.map((r) => textOf(c, r[c as keyof PageRow])), TYPES[c] !== 'bigint'));
     const [row] = await tx.unsafe<RowCounts[]>(statement, [workspace, runId, ...arrays], { prepare: true });
     return row ?? NOTHING;
@@ -280,7 +283,7 @@ const STAGING_MERGE = mergeStatement(STAGING_INPUT, 'probe');
  * The staging rows go at commit: fit for one call per transaction only (pageWriter's item-by-item retry would
  * merge earlier items again; write-path.ts fails a candidate whose upsert ran more than once per page).
  */
-export const stagingCopyMerge = candidate('staging', 'COPY to temp table + merge', async (tx, workspace, runId, rows) => {
+export const stagingCopyMerge = candidate('staging', 'COPY to temp table + merge', async (tx, { workspace, runId }, rows) => {
   await tx.unsafe(CREATE_STAGING);
   await copyInto(tx, STAGING_TABLE, COLUMN_LIST, copyText(rows, []));
   const [row] = await tx.unsafe<RowCounts[]>(STAGING_MERGE, [workspace, runId], { prepare: true });
@@ -289,7 +292,7 @@ export const stagingCopyMerge = candidate('staging', 'COPY to temp table + merge
 
 function jsonbCandidate(key: string, label: string, mode: SkipMode): Candidate {
   const statement = mergeStatement(JSONB_INPUT, mode);
-  return candidate(key, label, async (tx, workspace, runId, rows) => {
+  return candidate(key, label, async (tx, { workspace, runId }, rows) => {
     const [row] = await tx.unsafe<RowCounts[]>(statement, [workspace, runId, JSON.stringify(rows)], { prepare: true });
     return row ?? NOTHING;
   });

@@ -2,6 +2,7 @@ import type postgres from 'postgres';
 import { Dataset } from '../src/simulator/dataset.ts';
 import { validateItems } from '../src/api/validate.ts';
 import { toPageRows, type PageRow } from '../src/db/page-rows.ts';
+import { batchCalls } from '../src/resources/batch-calls.ts';
 import { finishRun } from '../src/db/runs/finish-run.ts';
 import type { RowCounts } from '../src/db/write-page.ts';
 import { benchClient, createBenchDatabase, ownRun } from './support.ts';
@@ -205,9 +206,9 @@ function buildWorkload(label: string, items: number, seed: number): Workload {
     }),
   );
   const toRows = (page: unknown[]) => {
-    const { valid, rejected } = validateItems(page);
+    const { valid, rejected } = validateItems(batchCalls, page);
     if (rejected.length > 0) throw new Error(`bench workload: ${rejected.length} items rejected (${rejected[0]?.reason})`);
-    return toPageRows(valid);
+    return toPageRows(batchCalls, valid);
   };
   return { label, first: rawPages.map(toRows), changed: changedPages.map(toRows), changedItems };
 }
@@ -353,6 +354,7 @@ async function walk(
       const page = pages[i] as PageRow[];
       const pageStarted = performance.now();
       const result = await candidate.write(sql, {
+        resource: batchCalls,
         owner,
         page: i + 1,
         rows: page,
@@ -361,6 +363,8 @@ async function walk(
         nextCursor: i + 1 < pages.length ? `cursor-${i + 1}` : null,
         listedIds: page.map((row) => String(row.id)),
         recordSeen: false,
+        requests: 1,
+        retries: 0,
       });
       totals.versionsAdded += result.versionsAdded;
       totals.versionsAmended += result.versionsAmended;

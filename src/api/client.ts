@@ -10,11 +10,12 @@ import { RetriesExhaustedError } from '../errors/RetriesExhaustedError.ts';
 import { sleep } from '../util/sleep.ts';
 import type { RequestBudget } from './request-budget.ts';
 import { decideRetry, parseRetryAfter, type RetryOptions } from './retry-policy.ts';
+import type { ListResource } from '../resources/resource.ts';
 import { pageSchema, type Page } from './schemas.ts';
 
-export const WORKSPACE_PATH = '/v1/voiceai/batch-calling/workspace';
-
 export interface ApiClientOptions {
+  /** The list endpoint walked: its path and envelope. */
+  resource: Pick<ListResource, 'path' | 'envelopeKey'>;
   /** e.g. https://api.threetone.in (no trailing slash). */
   baseUrl: string;
   /** Sent only as the `x-api-key` header. */
@@ -43,13 +44,15 @@ export interface ApiStats {
   budgetWaitMs: number;
 }
 
-/** Typed client for the one endpoint we read. */
+/** Typed client for one list endpoint (its resource description). */
 export class ThreetoneClient {
   readonly stats: ApiStats = { requests: 0, retries: 0, byStatus: {}, budgetWaitMs: 0 };
   private readonly options: ApiClientOptions;
+  private readonly pageSchema: ReturnType<typeof pageSchema>;
 
   constructor(options: ApiClientOptions) {
     this.options = options;
+    this.pageSchema = pageSchema(options.resource);
   }
 
   /** One page, retried per the retry policy. `signal` aborts this page only (plus the client's own signal). */
@@ -80,7 +83,7 @@ export class ThreetoneClient {
   }
 
   pageUrl(cursor: string | null): string {
-    const url = new URL(this.options.baseUrl + WORKSPACE_PATH);
+    const url = new URL(this.options.baseUrl + this.options.resource.path);
     url.searchParams.set('limit', String(this.options.pageSize));
     if (cursor !== null) url.searchParams.set('last_doc', cursor);
     return url.toString();
@@ -126,7 +129,7 @@ export class ThreetoneClient {
     } catch {
       throw new ApiBodyError(withStatus, `invalid JSON (${text.length} bytes)`);
     }
-    const page = pageSchema.safeParse(body);
+    const page = this.pageSchema.safeParse(body);
     if (!page.success) {
       const issue = page.error.issues[0];
       throw new ApiBodyError(withStatus, `not a page: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim());

@@ -1,55 +1,40 @@
 import type { z } from 'zod';
-import { batchCallSchema, KNOWN_PROVIDERS, KNOWN_STATUSES, type BatchCall } from './schemas.ts';
-
-export interface ValidItem {
-  item: BatchCall;
-  /** The item exactly as received, unknown fields included. */
-  raw: Record<string, unknown>;
-}
-
-export interface RejectedItem {
-  raw: unknown;
-  /** One line: which field, what was wrong. */
-  reason: string;
-  /** The item's id when it had a usable one, for finding it later. */
-  itemId: string | null;
-}
+import { MAX_KEY_LENGTH, usableId, type RejectedItem, type ValidItem } from '../domain/items.ts';
+import type { ListResource } from '../resources/resource.ts';
 
 /** A value outside the enums the spec lists: stored as text, reported once. */
 export interface DriftNote {
-  field: 'status' | 'phone_provider';
+  field: string;
   value: string;
 }
 
-export interface ValidatedPage {
-  valid: ValidItem[];
+export interface ValidatedPage<Item extends Record<string, unknown> = Record<string, unknown>> {
+  valid: ValidItem<Item>[];
   rejected: RejectedItem[];
   drift: DriftNote[];
 }
 
-const knownStatuses = new Set<string>(KNOWN_STATUSES);
-const knownProviders = new Set<string>(KNOWN_PROVIDERS);
-
 /** Splits a page's items into storable ones and rejected ones; never throws. */
-export function validateItems(items: unknown[]): ValidatedPage {
-  const valid: ValidItem[] = [];
+export function validateItems<Item extends Record<string, unknown>>(resource: ListResource<Item>, items: unknown[]): ValidatedPage<Item> {
+  const valid: ValidItem<Item>[] = [];
   const rejected: RejectedItem[] = [];
   const drift: DriftNote[] = [];
+  const itemId = (raw: unknown) => idOf(raw, resource.idField);
   for (const raw of items) {
-    const parsed = batchCallSchema.safeParse(raw);
+    const parsed = resource.itemSchema.safeParse(raw);
     if (!parsed.success) {
-      rejected.push({ raw, reason: describeIssues(parsed.error.issues), itemId: idOf(raw) });
+      rejected.push({ raw, reason: describeIssues(parsed.error.issues), itemId: itemId(raw) });
       continue;
     }
-    const unstorable = unstorableString(raw) ?? unstorableColumn(parsed.data);
+    const unstorable = unstorableString(raw) ?? unstorableColumn(resource, parsed.data);
     if (unstorable) {
-      rejected.push({ raw, reason: unstorable, itemId: idOf(raw) });
+      rejected.push({ raw, reason: unstorable, itemId: itemId(raw) });
       continue;
     }
     const item = parsed.data;
-    if (!knownStatuses.has(item.status)) drift.push({ field: 'status', value: item.status });
-    if (item.phone_provider != null && !knownProviders.has(item.phone_provider)) {
-      drift.push({ field: 'phone_provider', value: item.phone_provider });
+    for (const [field, known] of Object.entries(resource.knownValues) as [string, readonly string[]][]) {
+      const value = item[field];
+      if (typeof value === 'string' && !known.includes(value)) drift.push({ field, value });
     }
     valid.push({ item, raw: raw as Record<string, unknown> });
   }
@@ -63,34 +48,25 @@ function describeIssues(issues: z.core.$ZodIssue[]): string {
 }
 
 /** The item's id when it is one we can store and index, else null. */
-export function idOf(raw: unknown): string | null {
-  const id = (raw as { id?: unknown } | null)?.id;
-  return typeof id === 'string' && id.length > 0 && id.length <= MAX_KEY_LENGTH && unstorableString(id) === undefined ? id : null;
+function idOf(raw: unknown, idField: string): string | null {
+  return usableId((raw as Record<string, unknown> | null)?.[idField]);
 }
-
-/**
- * Longest value of a field that is part of an index key. A btree entry holds
- * at most ~2.7 kB, so one longer value would fail its whole page's write; real
- * ids are a few dozen characters.
- */
-export const MAX_KEY_LENGTH = 256;
-const KEY_FIELDS = ['id', 'agent_id', 'status', 'phone_provider', 'phone_number_id'] as const;
 
 /** The unix-seconds range `to_timestamp` (and so the timestamptz columns) accepts: 4714-11-24 BC to 294276 AD. */
 export const UNIX_SECONDS_MIN = -210_866_803_200;
 export const UNIX_SECONDS_MAX = 9_224_318_015_999;
-const TIME_FIELDS = ['created_at_unix', 'scheduled_time_unix', 'last_updated_at_unix'] as const;
 
 /** What the columns and their indexes could not hold, in one line; undefined when the item is storable. */
-export function unstorableColumn(item: BatchCall): string | undefined {
-  for (const field of KEY_FIELDS) {
+export function unstorableColumn<Item extends Record<string, unknown>>(resource: ListResource<Item>, item: Item): string | undefined {
+  for (const field of resource.keyFields) {
     const value = item[field];
     if (typeof value === 'string' && value.length > MAX_KEY_LENGTH) {
       return `${field}: ${value.length} characters, longer than the ${MAX_KEY_LENGTH} an indexed column takes`;
     }
   }
-  for (const field of TIME_FIELDS) {
+  for (const field of resource.unixSecondsFields) {
     const value = item[field];
+    if (typeof value !== 'number') continue;
     if (value < UNIX_SECONDS_MIN || value > UNIX_SECONDS_MAX) {
       return `${field}: ${value} is outside the timestamps Postgres can store (unix seconds ${UNIX_SECONDS_MIN} to ${UNIX_SECONDS_MAX})${unitHint(value)}`;
     }

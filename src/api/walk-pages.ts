@@ -40,7 +40,7 @@ export async function* walkPages(
         // on the next turn, but Node would call an unawaited rejection unhandled before that.
         pending.catch(() => undefined);
       }
-      yield { nextCursor, items: page.batch_calls };
+      yield { nextCursor, items: page.items };
       cursor = nextCursor;
     }
   } finally {

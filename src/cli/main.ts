@@ -90,7 +90,7 @@ function buildProgram(): Command {
           const queue = store.openQueue();
           try {
             for (const { name } of workspaces) {
-              const { jobId } = await enqueueRun(queue, config, { workspace: name, kind: 'sync', trigger: 'manual', full: opts.full === true });
+              const { jobId } = await enqueueRun(queue, config, { workspace: name, kind: opts.full === true ? 'full' : 'incremental', trigger: 'manual' });
               process.stdout.write(`queued sync of "${name}" as job ${jobId} (${store.kind}); a running worker will pick it up\n`);
             }
           } finally {
@@ -101,7 +101,7 @@ function buildProgram(): Command {
         }
         const summaries: SyncSummary[] = [];
         for (const workspace of workspaces) {
-          const kind = opts.incremental ? 'incremental' : 'sync';
+          const kind = opts.incremental ? 'incremental' : 'full';
           const progress = progressLine(process.stderr);
           try {
             summaries.push(await runSync({ config, database, log, onPage: progress.onPage }, { workspace: workspace.name, apiKey: workspace.apiKey, kind }));

@@ -1,4 +1,4 @@
-import type { SyncProgress } from '../jobs/sync-run.ts';
+import type { SyncProgress } from '../jobs/run-progress.ts';
 
 /** One status line: pages, items, rate, retries, elapsed. */
 export function formatProgress(p: SyncProgress, elapsedMs: number): string {

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
-import { idOf, type RejectedItem } from '../api/validate.ts';
+import { usableId, type RejectedItem } from '../domain/items.ts';
 import { findPostgresError } from '../errors/describe-error.ts';
-import { API_COLUMNS, type PageRow } from './page-rows.ts';
+import type { ListResource } from '../resources/resource.ts';
+import type { PageRow } from './page-rows.ts';
 import { proveOwnership } from './runs/prove-ownership.ts';
 import type { RunOwner } from './runs/run-owner.ts';
 
 export interface PageWrite {
+  /** Whose tables the rows go to. */
+  resource: ListResource;
   owner: RunOwner;
   /** 1-based page number within the run. */
   page: number;
@@ -20,6 +23,9 @@ export interface PageWrite {
   listedIds: string[];
   /** Reconciliation: record `listedIds` as seen by this run. */
   recordSeen: boolean;
+  /** API requests and retries since the run row was last written, so it shows what a run spent even if it never closes. */
+  requests: number;
+  retries: number;
 }
 
 export interface PageWriteResult {
@@ -34,17 +40,31 @@ export interface PageWriteResult {
 }
 
 /** Writes a page's rows (both tables) inside the page's transaction. */
-export type UpsertRows = (tx: postgres.TransactionSql, workspace: string, runId: number, rows: PageRow[]) => Promise<RowCounts>;
+export type UpsertRows = (tx: postgres.TransactionSql, target: UpsertTarget, rows: PageRow[]) => Promise<RowCounts>;
+export interface UpsertTarget {
+  resource: ListResource;
+  workspace: string;
+  runId: number;
+}
 export type RowCounts = Pick<PageWriteResult, 'versionsAdded' | 'versionsAmended' | 'rowsInserted' | 'rowsUpdated'>;
 
-const names = API_COLUMNS.map(([name]) => name);
-const columns = [...names, 'raw'];
-const types: Record<string, string> = Object.fromEntries([...API_COLUMNS, ['raw', 'jsonb'] as const]);
-const columnList = columns.join(', ');
-const prefixed = (alias: string) => columns.map((n) => `${alias}.${n}`).join(', ');
-const setFromExcluded = [...names.filter((n) => n !== 'id' && n !== 'last_updated_at_unix'), 'raw']
-  .map((n) => `${n} = excluded.${n}`)
-  .join(', ');
+/** The SQL of one resource's page write, built once per resource from its column list. */
+interface UpsertStatement {
+  text: string;
+  columns: string[];
+  types: Record<string, string>;
+}
+
+const statements = new WeakMap<ListResource, UpsertStatement>();
+
+function upsertStatement(resource: ListResource): UpsertStatement {
+  let statement = statements.get(resource);
+  if (!statement) {
+    statement = buildUpsert(resource);
+    statements.set(resource, statement);
+  }
+  return statement;
+}
 
 /**
  * The whole page in one statement, one array parameter per column ($3…):
@@ -60,8 +80,8 @@ const setFromExcluded = [...names.filter((n) => n !== 'id' && n !== 'last_update
  *   history primary key, so even a generic plan made on empty tables stays a
  *   probe per row.
  * - history: changed versions are inserted, or amended in place.
- * - batch_calls: only for a page's newest version of an id, and only when
- *   that version changed in history: batch_calls always holds history's
+ * - current table: only for a page's newest version of an id, and only when
+ *   that version changed in history: the current table always holds history's
  *   newest version (this one statement writes both), so an unchanged one
  *   could not move it. It moves forward only when the incoming version is
  *   newer, or the same version amended; an older version never wins.
@@ -74,34 +94,43 @@ const setFromExcluded = [...names.filter((n) => n !== 'id' && n !== 'last_update
  * multi-argument unnest expands to; only the unqualified name gets that
  * expansion, so it is spelled out.
  */
-const UPSERT_PAGE = `
+function buildUpsert(resource: ListResource): UpsertStatement {
+  const { idField: id, versionField: version } = resource;
+  const { current, history } = resource.tables;
+  const names = resource.columns.map(([name]) => name);
+  const columns = [...names, 'raw'];
+  const types: Record<string, string> = Object.fromEntries([...resource.columns, ['raw', 'jsonb'] as const]);
+  const columnList = columns.join(', ');
+  const prefixed = (alias: string) => columns.map((n) => `${alias}.${n}`).join(', ');
+  const setFromExcluded = [...names.filter((n) => n !== id && n !== version), 'raw'].map((n) => `${n} = excluded.${n}`).join(', ');
+  const text = `
 WITH input AS (
   SELECT * FROM ROWS FROM (${columns.map((c, i) => `pg_catalog.unnest($${i + 3}::${types[c]}[])`).join(', ')}) AS t(${columnList})
 ), changed AS (
   SELECT i.* FROM input i
   LEFT JOIN LATERAL (
-    SELECT o.raw FROM batch_call_history o
-    WHERE o.workspace = $1 AND o.id = i.id AND o.last_updated_at_unix = i.last_updated_at_unix
+    SELECT o.raw FROM ${history} o
+    WHERE o.workspace = $1 AND o.${id} = i.${id} AND o.${version} = i.${version}
     LIMIT 1
   ) o ON true
   WHERE o.raw IS DISTINCT FROM i.raw
 ), history AS (
-  INSERT INTO batch_call_history AS h (workspace, run_id, ${columnList})
+  INSERT INTO ${history} AS h (workspace, run_id, ${columnList})
   SELECT $1, $2, ${prefixed('i')} FROM changed i
-  ON CONFLICT (workspace, id, last_updated_at_unix) DO UPDATE
+  ON CONFLICT (workspace, ${id}, ${version}) DO UPDATE
     SET ${setFromExcluded}, amended_at = pg_catalog.now()
     WHERE h.raw IS DISTINCT FROM excluded.raw
   RETURNING (xmax = 0) AS inserted
 ), latest AS (
-  SELECT DISTINCT ON (id) * FROM input ORDER BY id, last_updated_at_unix DESC
+  SELECT DISTINCT ON (${id}) * FROM input ORDER BY ${id}, ${version} DESC
 ), current AS (
-  INSERT INTO batch_calls AS c (workspace, ${columnList})
+  INSERT INTO ${current} AS c (workspace, ${columnList})
   SELECT $1, ${prefixed('l')} FROM latest l
-  WHERE EXISTS (SELECT 1 FROM changed ch WHERE ch.id = l.id AND ch.last_updated_at_unix = l.last_updated_at_unix)
-  ON CONFLICT (workspace, id) DO UPDATE
-    SET ${setFromExcluded}, last_updated_at_unix = excluded.last_updated_at_unix
-    WHERE excluded.last_updated_at_unix > c.last_updated_at_unix
-       OR (excluded.last_updated_at_unix = c.last_updated_at_unix AND excluded.raw IS DISTINCT FROM c.raw)
+  WHERE EXISTS (SELECT 1 FROM changed ch WHERE ch.${id} = l.${id} AND ch.${version} = l.${version})
+  ON CONFLICT (workspace, ${id}) DO UPDATE
+    SET ${setFromExcluded}, ${version} = excluded.${version}
+    WHERE excluded.${version} > c.${version}
+       OR (excluded.${version} = c.${version} AND excluded.raw IS DISTINCT FROM c.raw)
   RETURNING (xmax = 0) AS inserted
 )
 SELECT
@@ -110,14 +139,17 @@ SELECT
   (SELECT pg_catalog.count(*) FILTER (WHERE inserted) FROM current)::int AS "rowsInserted",
   (SELECT pg_catalog.count(*) FILTER (WHERE NOT inserted) FROM current)::int AS "rowsUpdated"
 `;
+  return { text, columns, types };
+}
 
 /** One Postgres array literal per column: numbers bare, everything else quoted (jsonb as its JSON text). */
-export function columnArrays(rows: PageRow[]): string[] {
+export function columnArrays(resource: ListResource, rows: PageRow[]): string[] {
+  const { columns, types } = upsertStatement(resource);
   return columns.map((column) => {
     const quote = types[column] !== 'bigint';
     const json = types[column] === 'jsonb';
     const items = rows.map((row) => {
-      const value = row[column as keyof PageRow];
+      const value = row[column];
       if (value === null || value === undefined) return 'NULL';
       const text = json ? JSON.stringify(value) : String(value);
       return quote ? `"${text.replace(/["\\]/g, '\\$&')}"` : text;
@@ -126,10 +158,10 @@ export function columnArrays(rows: PageRow[]): string[] {
   });
 }
 
-/** The adopted way to write a page's rows: UPSERT_PAGE with one array per column. */
-export const upsertPageRows: UpsertRows = async (tx, workspace, runId, rows) => {
+/** The adopted way to write a page's rows: the resource's upsert statement with one array per column. */
+export const upsertPageRows: UpsertRows = async (tx, { resource, workspace, runId }, rows) => {
   if (rows.length === 0) return NO_ROWS;
-  const [row] = await tx.unsafe<RowCounts[]>(UPSERT_PAGE, [workspace, runId, ...columnArrays(rows)], { prepare: true });
+  const [row] = await tx.unsafe<RowCounts[]>(upsertStatement(resource).text, [workspace, runId, ...columnArrays(resource, rows)], { prepare: true });
   return row ?? NO_ROWS;
 };
 
@@ -146,10 +178,10 @@ ON CONFLICT (workspace, item_key, reason) DO UPDATE
       last_seen_at = pg_catalog.now(), times_seen = r.times_seen + 1
 `;
 
-/** A job the API lists is not deleted, whatever a reconciliation concluded earlier. Probes the small partial index of deleted rows. */
-const UNDELETE_LISTED = `
-UPDATE batch_calls SET deleted_at = NULL
-WHERE workspace = $1 AND id = ANY($2::text[]) AND deleted_at IS NOT NULL
+/** An item the API lists is not deleted, whatever a reconciliation concluded earlier. Probes the small partial index of deleted rows. */
+const undeleteListed = (resource: ListResource) => `
+UPDATE ${resource.tables.current} SET deleted_at = NULL
+WHERE workspace = $1 AND ${resource.idField} = ANY($2::text[]) AND deleted_at IS NOT NULL
 `;
 
 const RECORD_SEEN = `
@@ -166,7 +198,9 @@ UPDATE sync_runs SET
   versions_amended = versions_amended + $6,
   rejected = rejected + $7,
   next_cursor = $8,
-  undeleted = undeleted + $9
+  undeleted = undeleted + $9,
+  requests = requests + $10,
+  retries = retries + $11
 WHERE id = $1
 `;
 
@@ -186,8 +220,9 @@ const DATA_ERROR_CLASSES = new Set(['22', '23', '54']);
  */
 export function pageWriter(upsert: UpsertRows): (sql: postgres.Sql, write: PageWrite) => Promise<PageWriteResult> {
   return async (sql, write) => {
+    const target: UpsertTarget = { resource: write.resource, workspace: write.owner.workspace, runId: write.owner.runId };
     try {
-      return await writeOnce(sql, write, (tx) => upsert(tx, write.owner.workspace, write.owner.runId, write.rows).then((counts) => ({ counts, refused: [] })));
+      return await writeOnce(sql, write, (tx) => upsert(tx, target, write.rows).then((counts) => ({ counts, refused: [] })));
     } catch (error) {
       if (!isDataError(error)) throw error;
     }
@@ -196,12 +231,12 @@ export function pageWriter(upsert: UpsertRows): (sql: postgres.Sql, write: PageW
       const refused: RejectedItem[] = [];
       for (const row of write.rows) {
         try {
-          const one = await tx.savepoint((sp) => upsert(sp, write.owner.workspace, write.owner.runId, [row]));
+          const one = await tx.savepoint((sp) => upsert(sp, target, [row]));
           counts = addCounts(counts, one);
         } catch (error) {
           const pgError = findPostgresError(error);
           if (!pgError || !isDataError(error)) throw error;
-          refused.push({ raw: row.raw, itemId: idOf(row), reason: `Postgres refused it (${pgError.code}: ${pgError.message})` });
+          refused.push({ raw: row.raw, itemId: usableId(row[write.resource.idField]), reason: `Postgres refused it (${pgError.code}: ${pgError.message})` });
         }
       }
       return { counts, refused };
@@ -226,12 +261,12 @@ async function writeOnce(
     }
     let undeleted = 0;
     if (write.listedIds.length > 0) {
-      undeleted = (await tx.unsafe(UNDELETE_LISTED, [owner.workspace, write.listedIds], { prepare: true })).count;
+      undeleted = (await tx.unsafe(undeleteListed(write.resource), [owner.workspace, write.listedIds], { prepare: true })).count;
       if (write.recordSeen) await tx.unsafe(RECORD_SEEN, [owner.runId, write.listedIds], { prepare: true });
     }
     await tx.unsafe(
       ADVANCE_RUN,
-      [owner.runId, write.itemsSeen, counts.rowsInserted, counts.rowsUpdated, counts.versionsAdded, counts.versionsAmended, rejected.length, write.nextCursor, undeleted],
+      [owner.runId, write.itemsSeen, counts.rowsInserted, counts.rowsUpdated, counts.versionsAdded, counts.versionsAmended, rejected.length, write.nextCursor, undeleted, write.requests, write.retries],
       { prepare: true },
     );
     return { ...counts, undeleted, refused };

@@ -1,6 +1,18 @@
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
-import type { RunKind } from '../db/runs/start-run.ts';
+import { RUN_KINDS } from '../domain/runs.ts';
+
+/**
+ * Jobs queued by a version before run kinds had one vocabulary carried
+ * `kind: 'sync'`, a walk of every page only with `full: true`. They may still
+ * wait in the store (or be fired by an older worker's scheduler during a
+ * rolling deploy), so they are read as what they meant.
+ */
+function fromLegacyKind(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null || (data as { kind?: unknown }).kind !== 'sync') return data;
+  const { full, ...rest } = data as { full?: unknown; [key: string]: unknown };
+  return { ...rest, kind: full === true ? 'full' : 'incremental' };
+}
 
 /**
  * What a job carries in the queue store. Only the workspace's name: its API
@@ -8,17 +20,18 @@ import type { RunKind } from '../db/runs/start-run.ts';
  * Strict: a job with anything else in it (a key pasted in by hand, a field of
  * a future version) is refused rather than guessed at.
  */
-export const syncJobDataSchema = z.strictObject({
-  workspace: z.string().min(1),
-  kind: z.enum(['sync', 'reconcile']),
-  trigger: z.enum(['schedule', 'manual']),
-  /** A sync walks incrementally unless asked for every page (`sync --enqueue --full`). */
-  full: z.boolean().optional(),
-});
+export const syncJobDataSchema = z.preprocess(
+  fromLegacyKind,
+  z.strictObject({
+    workspace: z.string().min(1),
+    kind: z.enum(RUN_KINDS),
+    trigger: z.enum(['schedule', 'manual']),
+  }),
+);
 
 export type SyncJobData = z.output<typeof syncJobDataSchema>;
 
-/** Job names and the data each carries: `tick` (fired by a schedule) and `run` (one sync) both carry SyncJobData. */
+/** Job names and the data each carries: `tick` (fired by a schedule) and `run` (one run) both carry SyncJobData. */
 export const JOB_DATA = { tick: syncJobDataSchema, run: syncJobDataSchema } as const;
 
 /**
@@ -37,13 +50,12 @@ export function parseJobData(name: string, data: unknown): SyncJobData {
   return parsed.data;
 }
 
-/** The run a job asks for. */
-export function runKindOf(data: Pick<SyncJobData, 'kind' | 'full'>): RunKind {
-  if (data.kind === 'reconcile') return 'reconcile';
-  return data.full ? 'sync' : 'incremental';
-}
-
-/** One pending or active run per workspace and kind: BullMQ drops a second add while the key is held. */
+/**
+ * One pending or active run per workspace and lane: BullMQ drops a second add
+ * while the key is held. Full and incremental walks share the `sync` lane (the
+ * id older versions used), so a manual full walk and a scheduled incremental
+ * one do not queue up behind each other.
+ */
 export function runDeduplicationId(data: Pick<SyncJobData, 'workspace' | 'kind'>): string {
-  return `run:${data.kind}:${data.workspace}`;
+  return `run:${data.kind === 'reconcile' ? 'reconcile' : 'sync'}:${data.workspace}`;
 }

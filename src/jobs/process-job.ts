@@ -6,7 +6,7 @@ import { describeError } from '../errors/describe-error.ts';
 import { isPermanent } from '../errors/is-permanent.ts';
 import { SyncLockedError } from '../errors/SyncLockedError.ts';
 import type { Logger } from '../log.ts';
-import { parseJobData, runKindOf, type SyncJobData } from './job-data.ts';
+import { parseJobData, type SyncJobData } from './job-data.ts';
 import type { SyncQueue, SyncProcessor } from './queue.ts';
 import { enqueueRun } from './schedules.ts';
 import type { SharedBudgets } from './shared-budget.ts';
@@ -48,7 +48,7 @@ export function createProcessor(deps: ProcessorDeps): SyncProcessor {
       const workspace = findWorkspace(deps.config, data.workspace);
       const summary = await runSync(
         { config: deps.config, database: deps.database, log, budget: deps.budgets.forKey(workspace.apiKey), signal, onFinish: deps.onFinish },
-        { workspace: workspace.name, apiKey: workspace.apiKey, kind: runKindOf(data) },
+        { workspace: workspace.name, apiKey: workspace.apiKey, kind: data.kind },
       );
       return summary;
     } catch (error) {

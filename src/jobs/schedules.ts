@@ -17,7 +17,7 @@ export async function registerSchedules(queue: SyncQueue, config: Pick<Config, '
   // Ticks are tiny and must not pile up; the runs they enqueue carry the retry policy.
   const tickOpts = { removeOnComplete: true, removeOnFail: { count: 100 } };
   for (const { name } of workspaces) {
-    const sync: SyncJobData = { workspace: name, kind: 'sync', trigger: 'schedule' };
+    const sync: SyncJobData = { workspace: name, kind: 'incremental', trigger: 'schedule' };
     await queue.upsertJobScheduler(`sync:${name}`, { every: syncEveryMs }, { name: 'tick', data: sync, opts: tickOpts });
     const reconcile: SyncJobData = { workspace: name, kind: 'reconcile', trigger: 'schedule' };
     await queue.upsertJobScheduler(`reconcile:${name}`, { pattern: reconcileCron, tz: reconcileTz }, { name: 'tick', data: reconcile, opts: tickOpts });

@@ -1,33 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { ThreetoneClient } from '../api/client.ts';
-import { keyFingerprint } from '../api/key-fingerprint.ts';
-import { createMemoryBudget, type RequestBudget } from '../api/request-budget.ts';
-import { DEFAULT_RETRY } from '../api/retry-policy.ts';
+import { clientFromConfig } from '../api/client-from-config.ts';
+import type { ThreetoneClient } from '../api/client.ts';
+import type { RequestBudget } from '../api/request-budget.ts';
 import { validateItems, type DriftNote } from '../api/validate.ts';
 import { walkPages, type WalkedPage } from '../api/walk-pages.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { toPageRows } from '../db/page-rows.ts';
 import { abandonRuns } from '../db/runs/abandon-runs.ts';
-import { dropOtherSeen } from '../db/runs/drop-other-seen.ts';
-import { finishReconcile, type ReconcileCounts } from '../db/runs/finish-reconcile.ts';
-import { finishRun, type StopReason } from '../db/runs/finish-run.ts';
-import { hasCompleteWalk } from '../db/runs/has-complete-walk.ts';
-import { nonFinalIds } from '../db/runs/non-final-ids.ts';
-import { resumeRun } from '../db/runs/resume-run.ts';
+import type { ReconcileCounts } from '../db/runs/finish-reconcile.ts';
+import { finishRun, type RunOutcome } from '../db/runs/finish-run.ts';
+import { resumeRun, type ResumedRun } from '../db/runs/resume-run.ts';
 import type { RunOwner } from '../db/runs/run-owner.ts';
-import { startRun, type RunKind } from '../db/runs/start-run.ts';
+import { startRun } from '../db/runs/start-run.ts';
 import { lockWorkspace } from '../db/workspace-lock.ts';
 import { writePage } from '../db/write-page.ts';
+import type { RunKind, RunStatus, StopReason } from '../domain/runs.ts';
 import { ApiRequestRejectedError } from '../errors/ApiRequestRejectedError.ts';
 import { describeError } from '../errors/describe-error.ts';
-import { isPermanent } from '../errors/is-permanent.ts';
-import { ReconcileRefusedError } from '../errors/ReconcileRefusedError.ts';
 import { RunOwnershipLostError } from '../errors/RunOwnershipLostError.ts';
 import type { Logger } from '../log.ts';
+import { batchCalls } from '../resources/batch-calls.ts';
+import type { ListResource } from '../resources/resource.ts';
 import { withTimeout } from '../util/with-timeout.ts';
-import { refuseDeletes } from './delete-guard.ts';
-import { IncrementalStop } from './incremental-stop.ts';
+import { RUN_POLICIES, type RunContext } from './run-kinds.ts';
+import { stoppedRun } from './run-outcome.ts';
+import { addPage, emptyProgress, type SyncProgress } from './run-progress.ts';
+
+export type { SyncProgress } from './run-progress.ts';
 
 export interface SyncTarget {
   workspace: string;
@@ -42,39 +42,27 @@ export interface SyncDeps {
   config: Config;
   database: Database;
   log: Logger;
+  /** The list endpoint synced. Default: batch calls. */
+  resource?: ListResource;
   /** Shared budget (worker); default: an in-process one from config. */
   budget?: RequestBudget;
-  /** Stops between pages; the page being written still commits. */
+  /** Asks the run to stop (Ctrl-C, shutdown): the page being written still commits, and the run is recorded as interrupted. */
   signal?: AbortSignal;
   /** Called after each committed page (progress display). */
   onPage?: (progress: SyncProgress) => void;
-  /** Called once the run is recorded, succeeded or failed (metrics). */
+  /** Called once the run is recorded, whatever its outcome (metrics). */
   onFinish?: (summary: SyncSummary) => void;
-}
-
-export interface SyncProgress {
-  runId: number;
-  workspace: string;
-  /** Pages and items of this attempt (a resumed run's row also counts earlier attempts). */
-  pages: number;
-  itemsSeen: number;
-  versionsAdded: number;
-  versionsAmended: number;
-  rowsInserted: number;
-  rowsUpdated: number;
-  rejected: number;
-  undeleted: number;
-  requests: number;
-  retries: number;
 }
 
 export interface SyncSummary extends SyncProgress {
   kind: RunKind;
-  status: 'succeeded' | 'failed';
+  status: Exclude<RunStatus, 'running'>;
   error: string | null;
   stopReason: StopReason;
-  /** The cursor this attempt resumed from, when it continued an earlier attempt. */
+  /** Whether this attempt carried on an earlier attempt of the run. */
   resumed: boolean;
+  /** 1-based number of the last page committed, counting earlier attempts (where a resumed run goes on from). */
+  lastPage: number;
   durationMs: number;
   /** API responses by HTTP status, or `network` / `timeout`. */
   apiResponses: Record<string, number>;
@@ -83,185 +71,72 @@ export interface SyncSummary extends SyncProgress {
 }
 
 /**
- * One run, top to bottom: lock the workspace → open (or resume) a run record
- * → walk the API's pages → validate each → write each page in its own
- * transaction → for a reconciliation, mark deletes → close the run record.
- * Throws after recording the failure.
+ * One run, top to bottom: lock the workspace → open (or resume) the run row →
+ * walk the API's pages → validate each → write each page in its own
+ * transaction → the kind's finish (a reconciliation marks deletes) → close
+ * the run row. What differs between kinds is in run-kinds.ts. Throws after
+ * recording why the run stopped.
  */
 export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncSummary> {
   const { config, database } = deps;
+  const resource = deps.resource ?? batchCalls;
+  const policy = RUN_POLICIES[target.kind];
   const started = Date.now();
   const lock = await lockWorkspace(database.url, target.workspace);
   // Stops the walk between (or in the middle of) requests when asked to, or at once when the workspace lock is gone.
   const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost;
   try {
-    const abandoned = await abandonRuns(database.sql, target.workspace);
-    if (abandoned.length > 0) deps.log.warn({ workspace: target.workspace, runIds: abandoned }, 'marked runs of a stopped process as failed');
-    // This attempt's fencing token: whichever attempt opened or resumed the run last owns it.
-    const token = randomUUID();
-    // An incremental run is cheap to redo and its stop rule needs the whole walk's view, so it never resumes.
-    const resumed = target.kind === 'incremental' ? undefined : await resumeRun(database.sql, target.workspace, target.kind, token);
-    const runId = resumed?.runId ?? (await startRun(database.sql, target.workspace, target.kind, token));
-    const owner: RunOwner = { runId, workspace: target.workspace, token, lockPid: lock.pid };
-    if (target.kind === 'reconcile') await dropOtherSeen(database.sql, target.workspace, runId);
-    const log = deps.log.child({ runId, workspace: target.workspace });
-    const client = new ThreetoneClient({
-      baseUrl: config.baseUrl,
-      apiKey: target.apiKey,
-      pageSize: config.pageSize,
-      timeoutMs: config.timeoutMs,
-      maxBodyBytes: config.maxBodyBytes,
-      retry: { ...DEFAULT_RETRY, maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseDelayMs, maxRetryAfterMs: config.maxRetryAfterMs },
-      budget: deps.budget ?? createMemoryBudget(config.budget, keyFingerprint(target.apiKey)),
-      log,
-      signal,
-    });
-    const progress: SyncProgress = {
-      runId,
-      workspace: target.workspace,
-      pages: 0,
-      itemsSeen: 0,
-      versionsAdded: 0,
-      versionsAmended: 0,
-      rowsInserted: 0,
-      rowsUpdated: 0,
-      rejected: 0,
-      undeleted: 0,
-      requests: 0,
-      retries: 0,
-    };
-    const summarize = (status: SyncSummary['status'], error: string | null, stopReason: StopReason, reconcile?: ReconcileCounts): SyncSummary => ({
+    const { owner, resumed } = await openRun(deps, target, lock.pid);
+    const log = deps.log.child({ runId: owner.runId, workspace: target.workspace });
+    const ctx: RunContext = { config, database, resource, owner, log, allowMassDelete: target.allowMassDelete === true };
+    const client = clientFromConfig(config, { resource, apiKey: target.apiKey, budget: deps.budget, log, signal });
+    const record = new RunRecord(client);
+    let progress = emptyProgress(owner.runId, target.workspace);
+    const summarize = (outcome: Pick<SyncSummary, 'status' | 'error' | 'stopReason' | 'reconcile'>): SyncSummary => ({
       ...progress,
       requests: client.stats.requests,
       retries: client.stats.retries,
-      kind: target.kind,
-      status,
-      error,
-      stopReason,
-      resumed: resumed !== undefined,
-      durationMs: Date.now() - started,
       apiResponses: { ...client.stats.byStatus },
-      ...(reconcile ? { reconcile } : {}),
+      kind: target.kind,
+      ...outcome,
+      resumed: resumed !== undefined,
+      lastPage: (resumed?.pages ?? 0) + progress.pages,
+      durationMs: Date.now() - started,
     });
-    const warnDrift = driftWarner(log);
-    const stopRule =
-      target.kind === 'incremental' && (await hasCompleteWalk(database.sql, target.workspace))
-        ? new IncrementalStop(await nonFinalIds(database.sql, target.workspace), config.incrementalQuietPages)
-        : undefined;
-    log.info({ kind: target.kind, resumedFromPage: resumed ? resumed.pages + 1 : undefined }, 'sync started');
 
-    /** Validates and commits one page; true when an incremental walk may stop after it. */
-    const commitPage = async (page: WalkedPage, pageNumber: number): Promise<boolean> => {
-      const { valid, rejected, drift } = validateItems(page.items);
-      warnDrift(drift);
-      const written = await writePage(database.sql, {
-        owner,
-        page: pageNumber,
-        rows: toPageRows(valid),
-        rejected,
-        itemsSeen: page.items.length,
-        nextCursor: page.nextCursor,
-        listedIds: [...valid.map((v) => v.item.id), ...rejected.flatMap((r) => (r.itemId === null ? [] : [r.itemId]))],
-        recordSeen: target.kind === 'reconcile',
-      });
-      progress.pages++;
-      progress.itemsSeen += page.items.length;
-      progress.versionsAdded += written.versionsAdded;
-      progress.versionsAmended += written.versionsAmended;
-      progress.rowsInserted += written.rowsInserted;
-      progress.rowsUpdated += written.rowsUpdated;
-      progress.rejected += rejected.length + written.refused.length;
-      progress.undeleted += written.undeleted;
-      progress.requests = client.stats.requests;
-      progress.retries = client.stats.retries;
-      if (rejected.length > 0) log.warn({ page: pageNumber, rejected: rejected.length, firstReason: rejected[0]?.reason }, 'items rejected');
-      if (written.refused.length > 0) {
-        log.warn({ page: pageNumber, rejected: written.refused.length, firstReason: written.refused[0]?.reason }, 'items refused by Postgres: set aside, the rest of the page is stored');
-      }
-      if (written.undeleted > 0) log.info({ page: pageNumber, undeleted: written.undeleted }, 'jobs marked deleted are listed again: mark cleared');
-      const { refused: _refused, ...counts } = written;
-      log.debug({ page: pageNumber, items: page.items.length, ...counts }, 'page committed');
-      deps.onPage?.({ ...progress });
-      if (signal?.aborted) throw signal.reason ?? new Error('sync interrupted');
-      return stopRule?.afterPage(
-        valid.map((v) => v.item.id),
-        written.versionsAdded + written.versionsAmended,
-      ) ?? false;
-    };
-
-    let stopReason: StopReason = 'end';
-    let reconcile: ReconcileCounts | undefined;
     try {
-      let startCursor = resumed?.cursor ?? null;
-      const firstPage = (resumed?.pages ?? 0) + 1;
-      for (;;) {
-        const committedBefore = progress.pages;
-        try {
-          for await (const page of walkPages(client, { startCursor, signal, prefetch: stopRule === undefined })) {
-            if (await commitPage(page, firstPage + progress.pages)) {
-              stopReason = 'caught_up';
-              break;
-            }
-          }
+      await policy.open(ctx);
+      const stopRule = await policy.stopRule(ctx);
+      log.info({ kind: target.kind, resumedFromPage: resumed ? resumed.pages + 1 : undefined }, 'sync started');
+      const commit = pageCommitter(ctx, policy.recordsSeen, record);
+      let stopReason: StopReason = 'end';
+      for await (const page of pagesFrom(client, resumed?.cursor ?? null, { signal, prefetch: stopRule === undefined, log })) {
+        const committed = await commit(page, (resumed?.pages ?? 0) + progress.pages + 1);
+        progress = addPage(progress, { ...committed, requests: client.stats.requests, retries: client.stats.retries });
+        deps.onPage?.(progress);
+        if (signal.aborted) throw signal.reason ?? new Error('sync interrupted');
+        if (stopRule?.afterPage(committed.listedValidIds, committed.changed)) {
+          stopReason = 'caught_up';
           break;
-        } catch (error) {
-          const cursorRejected = startCursor !== null && progress.pages === committedBefore && error instanceof ApiRequestRejectedError;
-          if (!cursorRejected) throw error;
-          log.warn({ error: describeError(error) }, 'the API rejected the saved cursor; walking again from the top');
-          startCursor = null;
         }
       }
-      if (stopRule && stopReason === 'end' && stopRule.pending > 0) {
-        log.info({ unseenNonFinal: stopRule.pending }, 'incremental walk read every page: some non-final jobs are no longer listed (reconciliation will mark them)');
-      }
-      if (target.kind === 'reconcile') {
-        const guard = { maxRatio: config.reconcile.maxDeleteRatio, allowMassDelete: target.allowMassDelete === true };
-        reconcile = await finishReconcile(database.sql, owner, (counts) => refuseDeletes(counts, guard));
-      }
+      if (stopReason === 'end') stopRule?.atEnd?.(log);
+      const reconcile = await policy.finish(ctx);
+      await finishRun(database.sql, owner, { status: 'succeeded', error: null, stopReason, resumable: true, ...record.unrecorded() });
+      const summary = summarize({ status: 'succeeded', error: null, stopReason, reconcile });
+      deps.onFinish?.(summary);
+      const { runId: _id, workspace: _ws, ...counts } = summary;
+      log.info(counts, 'sync finished');
+      return summary;
     } catch (caught) {
-      const error = lock.lost.aborted && !(caught instanceof RunOwnershipLostError) ? new RunOwnershipLostError(runId, target.workspace, describeError(lock.lost.reason)) : caught;
-      const interrupted = deps.signal?.aborted === true && !(error instanceof RunOwnershipLostError);
-      const stopReason: StopReason = interrupted
-        ? 'interrupted'
-        : error instanceof RunOwnershipLostError
-          ? 'lost_ownership'
-          : error instanceof ReconcileRefusedError
-            ? 'delete_guard'
-            : 'error';
-      const message = interrupted ? `interrupted (${describeError(deps.signal?.reason)}); the next attempt resumes after the last committed page` : describeError(error);
-      log.error({ error: message, stopReason }, 'sync failed');
-      await withTimeout(
-        finishRun(database.sql, owner, {
-          status: 'failed',
-          error: message,
-          requests: client.stats.requests,
-          retries: client.stats.retries,
-          stopReason,
-          resumable: !isPermanent(error),
-        }),
-        DB_WAIT_MS,
-        'recording the failed run',
-      ).catch(
-        // The database itself may be what failed; the next run finds this one still running and takes it over.
-        (closeError: unknown) => log.error({ error: describeError(closeError) }, 'could not record the failed run'),
-      );
-      deps.onFinish?.(summarize('failed', message, stopReason));
+      const error = lock.lost.aborted && !(caught instanceof RunOwnershipLostError) ? new RunOwnershipLostError(owner.runId, target.workspace, describeError(lock.lost.reason)) : caught;
+      const stopped = stoppedRun(error, deps.signal);
+      if (stopped.status === 'interrupted') log.info({ stopReason: stopped.stopReason, lastPage: (resumed?.pages ?? 0) + progress.pages }, 'sync interrupted');
+      else log.error({ error: stopped.message, stopReason: stopped.stopReason }, 'sync failed');
+      await recordStop(database, owner, { status: stopped.status, error: stopped.message, stopReason: stopped.stopReason, resumable: stopped.resumable, ...record.unrecorded() }, log);
+      deps.onFinish?.(summarize({ status: stopped.status, error: stopped.message, stopReason: stopped.stopReason }));
       throw error;
     }
-
-    await finishRun(database.sql, owner, {
-      status: 'succeeded',
-      error: null,
-      requests: client.stats.requests,
-      retries: client.stats.retries,
-      stopReason,
-      resumable: true,
-    });
-    const summary = summarize('succeeded', null, stopReason, reconcile);
-    deps.onFinish?.(summary);
-    const { runId: _id, workspace: _ws, ...counts } = summary;
-    log.info(counts, 'sync finished');
-    return summary;
   } finally {
     // If the database went away, Postgres drops the advisory lock with the connection anyway.
     await withTimeout(lock.release(), DB_WAIT_MS, 'releasing the workspace lock').catch((error: unknown) =>
@@ -270,8 +145,114 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
   }
 }
 
-/** How long a failing run waits for the database to record its end before giving up (bounded: it may be the database that failed). */
+/** How long a stopping run waits for the database to record its end before giving up (bounded: it may be the database that failed). */
 const DB_WAIT_MS = 5_000;
+
+/**
+ * Under the workspace lock: closes runs of a dead process, then reopens the
+ * kind's unfinished run if it resumes, else opens a new one. Each attempt
+ * gets a fresh fencing token: whichever attempt opened or resumed the run
+ * last owns it.
+ */
+async function openRun(deps: SyncDeps, target: SyncTarget, lockPid: number): Promise<{ owner: RunOwner; resumed: ResumedRun | undefined }> {
+  const { sql } = deps.database;
+  const abandoned = await abandonRuns(sql, target.workspace);
+  if (abandoned.length > 0) deps.log.warn({ workspace: target.workspace, runIds: abandoned }, 'marked runs of a stopped process as failed');
+  const token = randomUUID();
+  const resumed = RUN_POLICIES[target.kind].resumes ? await resumeRun(sql, target.workspace, target.kind, token) : undefined;
+  const runId = resumed?.runId ?? (await startRun(sql, target.workspace, target.kind, token));
+  return { owner: { runId, workspace: target.workspace, token, lockPid }, resumed };
+}
+
+/**
+ * The run row's request counters are written with each page, so a run that
+ * stops (or a process that dies) still shows what it spent; this tracks what
+ * the row does not have yet.
+ */
+class RunRecord {
+  private recorded = { requests: 0, retries: 0 };
+
+  constructor(private readonly client: ThreetoneClient) {}
+
+  /** Requests and retries not yet on the run row; counts them as recorded. */
+  unrecorded(): { requests: number; retries: number } {
+    const { requests, retries } = this.client.stats;
+    const delta = { requests: requests - this.recorded.requests, retries: retries - this.recorded.retries };
+    this.recorded = { requests, retries };
+    return delta;
+  }
+}
+
+interface CommittedPage {
+  items: number;
+  rejected: number;
+  written: Awaited<ReturnType<typeof writePage>>;
+  /** Ids of the page's valid items, for the stop rule. */
+  listedValidIds: string[];
+  /** Versions added or amended. */
+  changed: number;
+}
+
+/** Validates one page and commits it, with the run's progress, in one transaction. */
+function pageCommitter(ctx: RunContext, recordSeen: boolean, record: RunRecord): (page: WalkedPage, pageNumber: number) => Promise<CommittedPage> {
+  const { database, resource, owner, log } = ctx;
+  const warnDrift = driftWarner(log);
+  return async (page, pageNumber) => {
+    const { valid, rejected, drift } = validateItems(resource, page.items);
+    warnDrift(drift);
+    const listedValidIds = valid.map((v) => String(v.item[resource.idField]));
+    const written = await writePage(database.sql, {
+      resource,
+      owner,
+      page: pageNumber,
+      rows: toPageRows(resource, valid),
+      rejected,
+      itemsSeen: page.items.length,
+      nextCursor: page.nextCursor,
+      listedIds: [...listedValidIds, ...rejected.flatMap((r) => (r.itemId === null ? [] : [r.itemId]))],
+      recordSeen,
+      ...record.unrecorded(),
+    });
+    if (rejected.length > 0) log.warn({ page: pageNumber, rejected: rejected.length, firstReason: rejected[0]?.reason }, 'items rejected');
+    if (written.refused.length > 0) {
+      log.warn({ page: pageNumber, rejected: written.refused.length, firstReason: written.refused[0]?.reason }, 'items refused by Postgres: set aside, the rest of the page is stored');
+    }
+    if (written.undeleted > 0) log.info({ page: pageNumber, undeleted: written.undeleted }, 'jobs marked deleted are listed again: mark cleared');
+    const { refused: _refused, ...counts } = written;
+    log.debug({ page: pageNumber, items: page.items.length, ...counts }, 'page committed');
+    return { items: page.items.length, rejected: rejected.length, written, listedValidIds, changed: written.versionsAdded + written.versionsAmended };
+  };
+}
+
+/**
+ * The pages from `cursor` on. A saved cursor can expire: if the API rejects
+ * it before this attempt committed any page, the walk starts again from the
+ * top (a resumed run's recorded progress stays; seen ids are only added to).
+ */
+async function* pagesFrom(
+  client: ThreetoneClient,
+  cursor: string | null,
+  options: { signal: AbortSignal; prefetch: boolean; log: Logger },
+): AsyncGenerator<WalkedPage> {
+  let yielded = false;
+  try {
+    for await (const page of walkPages(client, { startCursor: cursor, signal: options.signal, prefetch: options.prefetch })) {
+      yielded = true;
+      yield page;
+    }
+  } catch (error) {
+    if (cursor === null || yielded || !(error instanceof ApiRequestRejectedError)) throw error;
+    options.log.warn({ error: describeError(error) }, 'the API rejected the saved cursor; walking again from the top');
+    yield* walkPages(client, { startCursor: null, signal: options.signal, prefetch: options.prefetch });
+  }
+}
+
+/** Records how a run stopped, within DB_WAIT_MS: the database itself may be what failed, and then the next run finds the row still running and takes it over. */
+async function recordStop(database: Database, owner: RunOwner, outcome: RunOutcome, log: Logger): Promise<void> {
+  await withTimeout(finishRun(database.sql, owner, outcome), DB_WAIT_MS, 'recording how the run stopped').catch((closeError: unknown) =>
+    log.error({ error: describeError(closeError) }, 'could not record how the run stopped'),
+  );
+}
 
 /** Warns once per run for each enum value the spec does not list. */
 function driftWarner(log: Logger): (notes: DriftNote[]) => void {

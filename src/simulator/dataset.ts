@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { BatchCallInput } from '../api/schemas.ts';
+import type { BatchCallInput } from '../resources/batch-calls.ts';
 import { Rng } from './random.ts';
 
 /**

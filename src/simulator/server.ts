@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { BatchCallInput } from '../api/schemas.ts';
+import type { BatchCallInput } from '../resources/batch-calls.ts';
 import { Dataset, type DriftOptions, type InvalidKind, type MutationResult, type MutationSpec, type SortKey } from './dataset.ts';
 import { ALL_FAULT_KINDS, applyFault, CursorSaboteur, FaultPlan, type CursorSabotageKind, type FaultKind } from './faults.ts';
 

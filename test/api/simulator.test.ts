@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { batchCallSchema, FINAL_STATUSES, type BatchCallInput } from '../../src/api/schemas.ts';
+import { batchCallSchema, FINAL_STATUSES, type BatchCallInput } from '../../src/resources/batch-calls.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 
 const KEY = 'sim-key';

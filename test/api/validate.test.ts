@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { unstorableString, validateItems } from '../../src/api/validate.ts';
+import { batchCalls } from '../../src/resources/batch-calls.ts';
 
 const good = {
   id: 'bc_1',
@@ -15,7 +16,7 @@ const good = {
 describe('validateItems', () => {
   it('applies spec defaults and keeps unknown fields in raw', () => {
     const raw = { ...good, priority: 'high' };
-    const { valid, rejected } = validateItems([raw]);
+    const { valid, rejected } = validateItems(batchCalls, [raw]);
     expect(rejected).toEqual([]);
     expect(valid[0]!.item.total_calls_finished).toBe(0);
     expect(valid[0]!.item.retry_count).toBe(0);
@@ -24,7 +25,7 @@ describe('validateItems', () => {
   });
 
   it('accepts unknown enum values and reports them as drift', () => {
-    const { valid, drift } = validateItems([{ ...good, status: 'paused', phone_provider: 'plivo' }]);
+    const { valid, drift } = validateItems(batchCalls, [{ ...good, status: 'paused', phone_provider: 'plivo' }]);
     expect(valid).toHaveLength(1);
     expect(drift).toEqual([
       { field: 'status', value: 'paused' },
@@ -35,7 +36,7 @@ describe('validateItems', () => {
   it('rejects schema violations with a one-line reason, keeping the good items', () => {
     const { id: _drop, ...noId } = good;
     const items = [good, noId, { ...good, id: 'bc_2', created_at_unix: 'yesterday' }, 42, null, { ...good, id: 'bc_3', whatsapp_params: { x: 1 } }];
-    const { valid, rejected } = validateItems(items);
+    const { valid, rejected } = validateItems(batchCalls, items);
     expect(valid.map((v) => v.item.id)).toEqual(['bc_1']);
     expect(rejected.map((r) => [r.itemId, r.reason])).toEqual([
       [null, 'id: Invalid input: expected string, received undefined'],
@@ -48,7 +49,7 @@ describe('validateItems', () => {
   });
 
   it('rejects strings Postgres cannot store', () => {
-    const { valid, rejected } = validateItems([{ ...good, name: 'a\u0000b' }, { ...good, id: 'bc_9', agent_name: 'x\ud800' }]);
+    const { valid, rejected } = validateItems(batchCalls, [{ ...good, name: 'a\u0000b' }, { ...good, id: 'bc_9', agent_name: 'x\ud800' }]);
     expect(valid).toEqual([]);
     expect(rejected.map((r) => r.reason)).toEqual([
       'name: contains a NUL character, which Postgres cannot store',
@@ -57,7 +58,7 @@ describe('validateItems', () => {
   });
 
   it('rejects non-integer and unsafe numbers', () => {
-    const { rejected } = validateItems([{ ...good, retry_count: 1.5 }, { ...good, id: 'b', total_calls_scheduled: 2 ** 60 }]);
+    const { rejected } = validateItems(batchCalls, [{ ...good, retry_count: 1.5 }, { ...good, id: 'b', total_calls_scheduled: 2 ** 60 }]);
     expect(rejected).toHaveLength(2);
   });
 });
@@ -72,7 +73,7 @@ describe('unstorableString', () => {
 
 describe('what Postgres can store', () => {
   it('rejects a timestamp beyond timestamptz, or in milliseconds or microseconds, saying which', () => {
-    const { valid, rejected } = validateItems([
+    const { valid, rejected } = validateItems(batchCalls, [
       { ...good, id: 'far', created_at_unix: 99_999_999_999_999 },
       { ...good, id: 'ms', last_updated_at_unix: 1_764_547_200_000 },
       { ...good, id: 'us', scheduled_time_unix: 1_764_547_200_000_000 },
@@ -87,7 +88,7 @@ describe('what Postgres can store', () => {
   });
 
   it('rejects ids and indexed fields longer than an index entry holds, keeping the rest', () => {
-    const { valid, rejected } = validateItems([
+    const { valid, rejected } = validateItems(batchCalls, [
       { ...good, id: 'x'.repeat(257) },
       { ...good, id: 'ok', agent_id: 'a'.repeat(300) },
       { ...good, id: 'y'.repeat(256) },

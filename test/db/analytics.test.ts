@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateItems } from '../../src/api/validate.ts';
+import { batchCalls } from '../../src/resources/batch-calls.ts';
 import { toPageRows } from '../../src/db/page-rows.ts';
 import { writePage } from '../../src/db/write-page.ts';
 import { ownRun } from '../helpers/own-run.ts';
@@ -56,8 +57,8 @@ beforeAll(async () => {
   const { owner, release } = await ownRun(database, WS);
   // One version per page, oldest first, as successive syncs would have seen them.
   for (const [i, version] of VERSIONS.entries()) {
-    const { valid } = validateItems([version]);
-    await writePage(database.sql, { owner, page: i + 1, rows: toPageRows(valid), rejected: [], itemsSeen: 1, nextCursor: null, listedIds: [], recordSeen: false });
+    const { valid } = validateItems(batchCalls, [version]);
+    await writePage(database.sql, { resource: batchCalls, owner, page: i + 1, rows: toPageRows(batchCalls, valid), rejected: [], itemsSeen: 1, nextCursor: null, listedIds: [], recordSeen: false, requests: 0, retries: 0 });
   }
   await release();
   await database.sql`update batch_calls set deleted_at = ${at(T0 + 5 * H)} where id = 'b'`;

@@ -27,7 +27,7 @@ describe('catalog functions the worker calls', () => {
       await database.sql.unsafe(`CREATE FUNCTION public.${signature} RETURNS ${returns} LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'shadowed %', '${signature}'; END $$`);
     }
     const config = testConfig({ baseUrl: simulator.url, pageSize: 100 });
-    await runSync({ config, database, log: silentLogger }, { workspace: 'w', apiKey: KEY, kind: 'sync' });
+    await runSync({ config, database, log: silentLogger }, { workspace: 'w', apiKey: KEY, kind: 'full' });
     simulator.mutate({ progress: 10, delete: 3 });
     const summary = await runSync({ config, database, log: silentLogger }, { workspace: 'w', apiKey: KEY, kind: 'reconcile' });
     expect(summary.reconcile).toMatchObject({ deleted: 3 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { validateItems } from '../../src/api/validate.ts';
+import { batchCalls } from '../../src/resources/batch-calls.ts';
 import { toPageRows } from '../../src/db/page-rows.ts';
 import { finishRun } from '../../src/db/runs/finish-run.ts';
 import type { RunOwner } from '../../src/db/runs/run-owner.ts';
@@ -48,9 +49,9 @@ async function write(items: unknown[], page = 1): Promise<Omit<PageWriteResult, 
 }
 
 async function writeFull(items: unknown[], page = 1): Promise<PageWriteResult> {
-  const { valid, rejected } = validateItems(items);
+  const { valid, rejected } = validateItems(batchCalls, items);
   const listedIds = [...valid.map((v) => v.item.id), ...rejected.flatMap((r) => (r.itemId === null ? [] : [r.itemId]))];
-  const w: PageWrite = { owner, page, rows: toPageRows(valid), rejected, itemsSeen: items.length, nextCursor: null, listedIds, recordSeen: false };
+  const w: PageWrite = { resource: batchCalls, owner, page, rows: toPageRows(batchCalls, valid), rejected, itemsSeen: items.length, nextCursor: null, listedIds, recordSeen: false, requests: 0, retries: 0 };
   return writePage(database.sql, w);
 }
 
@@ -148,11 +149,11 @@ describe('writePage', () => {
 
   it('sets aside only the items Postgres refuses and stores the rest of the page', async () => {
     // Each passes its own validation here by going straight to the write: the last line of defence.
-    const rows = toPageRows(validateItems([job('ok1', 100), job('ok2', 100)]).valid);
+    const rows = toPageRows(batchCalls, validateItems(batchCalls, [job('ok1', 100), job('ok2', 100)]).valid);
     const poison = { ...rows[0]!, id: 'poison', created_at_unix: 99_999_999_999_999, raw: { id: 'poison' } };
     // Random, so that Postgres cannot compress it into a btree entry.
     const longId = { ...rows[0]!, id: randomBytes(7_500).toString('base64'), raw: { id: 'long' } };
-    const written = await writePage(database.sql, { owner, page: 1, rows: [rows[0]!, poison, longId, rows[1]!], rejected: [], itemsSeen: 4, nextCursor: 'c2', listedIds: [], recordSeen: false });
+    const written = await writePage(database.sql, { resource: batchCalls, owner, page: 1, rows: [rows[0]!, poison, longId, rows[1]!], rejected: [], itemsSeen: 4, nextCursor: 'c2', listedIds: [], recordSeen: false, requests: 0, retries: 0 });
     expect(written).toMatchObject({ versionsAdded: 2, rowsInserted: 2 });
     expect(written.refused.map((r) => r.reason)).toEqual([
       expect.stringMatching(/^Postgres refused it \(22008: timestamp out of range/),

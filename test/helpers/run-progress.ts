@@ -1,5 +1,5 @@
 import type { Database } from '../../src/db/connection.ts';
-import type { RunKind } from '../../src/db/runs/start-run.ts';
+import type { RunKind } from '../../src/domain/runs.ts';
 
 export interface RunProgress {
   /** Attempts of the workspace's runs of this kind: one more as soon as an attempt opens or resumes its run. */

@@ -73,7 +73,7 @@ export async function startHttpEnv(backend: Backend, options: HttpEnvOptions = {
     const server = await startHttpServer({ config, log: silentLogger, database, queue, metrics, ready });
     cleanups.push(() => server.close());
     const sync = (workspace = 'alpha', apiKey = KEY) =>
-      runSync({ config, database, log: silentLogger, onFinish: metrics.observeRun }, { workspace, apiKey, kind: 'sync' });
+      runSync({ config, database, log: silentLogger, onFinish: metrics.observeRun }, { workspace, apiKey, kind: 'full' });
     return { backend, database, simulator, config, store, queue, metrics, server, sync, close };
   } catch (error) {
     await close();

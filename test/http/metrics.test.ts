@@ -37,7 +37,7 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
     env.simulator.injectInvalid(3);
     env.simulator.injectFaults('429', '500');
     const summary = await env.sync();
-    await enqueueRun(env.queue, env.config, { workspace: 'alpha', kind: 'sync', trigger: 'manual' });
+    await enqueueRun(env.queue, env.config, { workspace: 'alpha', kind: 'full', trigger: 'manual' });
     await enqueueRun(env.queue, env.config, { workspace: 'alpha', kind: 'reconcile', trigger: 'manual' });
 
     const text = await scrape();
@@ -88,7 +88,7 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
       env!.metrics.observeRun(s);
     };
     await expect(
-      runSync({ config: env.config, database: env.database, log: silentLogger, onFinish }, { workspace: 'alpha', apiKey: 'sk_not_a_key', kind: 'sync' }),
+      runSync({ config: env.config, database: env.database, log: silentLogger, onFinish }, { workspace: 'alpha', apiKey: 'sk_not_a_key', kind: 'full' }),
     ).rejects.toThrow();
     const text = await scrape();
     expect(failed).toMatchObject({ status: 'failed', pages: 0 });
@@ -122,7 +122,7 @@ describe('a metrics source that hangs', () => {
     const queue = store.openQueue();
     const { log, text: logText } = captureLogs('warn');
     try {
-      await queue.add('run', { workspace: 'alpha', kind: 'sync', trigger: 'manual' });
+      await queue.add('run', { workspace: 'alpha', kind: 'full', trigger: 'manual' });
       const metrics = createMetrics({ database: { reads: hanging }, queue, log, collectTimeoutMs: 300 });
       const started = Date.now();
       const text = await metrics.registry.metrics();

@@ -17,7 +17,7 @@ describe.each(BACKENDS)('/queues on %s', (backend) => {
 
   it('asks for credentials, refuses wrong ones and serves the board with the right ones', async () => {
     env = await startHttpEnv(backend, { board: BOARD });
-    await enqueueRun(env.queue, env.config, { workspace: 'alpha', kind: 'sync', trigger: 'manual' });
+    await enqueueRun(env.queue, env.config, { workspace: 'alpha', kind: 'incremental', trigger: 'manual' });
 
     const anonymous = await get('/queues');
     expect(anonymous.status).toBe(401);
@@ -55,7 +55,7 @@ describe.each(BACKENDS)('/queues on %s', (backend) => {
     env = await startHttpEnv(backend, { board: BOARD });
     const auth = basic(BOARD.user, BOARD.password);
     const name = env.config.worker.queueName;
-    const { jobId } = await enqueueRun(env.queue, env.config, { workspace: 'alpha', kind: 'sync', trigger: 'manual' });
+    const { jobId } = await enqueueRun(env.queue, env.config, { workspace: 'alpha', kind: 'incremental', trigger: 'manual' });
     await registerSchedules(env.queue, env.config, env.config.workspaces, silentLogger);
 
     const listed = (await (await get(`/queues/api/queues?activeQueue=${name}&status=waiting&page=1`, auth)).json()) as {

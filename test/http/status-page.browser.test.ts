@@ -111,7 +111,7 @@ describe.each(BACKENDS)('queue board in Chromium on %s', (backend) => {
   it('renders the queue and its waiting job', async () => {
     browser();
     env = await startHttpEnv(backend, { board: BOARD });
-    await enqueueRun(env.queue, env.config, { workspace: 'alpha', kind: 'sync', trigger: 'manual' });
+    await enqueueRun(env.queue, env.config, { workspace: 'alpha', kind: 'incremental', trigger: 'manual' });
     const context = await browser().newContext({ viewport: { width: 1280, height: 800 }, httpCredentials: { username: BOARD.user, password: BOARD.password } });
     try {
       const page = await context.newPage();

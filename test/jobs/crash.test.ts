@@ -74,7 +74,7 @@ describe('crash safety', () => {
       deleted.push(...changes.deleted);
     }
     // The next attempt resumes the interrupted run after its last committed page and completes it...
-    const interrupted = await resumable(database, WS, 'sync');
+    const interrupted = await resumable(database, WS, 'full');
     const [last] = await database.sql`select id from sync_runs order by id desc limit 1`;
     expect(await children.spawn(['sync'], env).exited).toBe(0);
     const [resumed] = await database.sql`select id, attempts, status from sync_runs order by id desc limit 1`;
@@ -152,7 +152,7 @@ describe('crash safety', () => {
       THREETONE_REQUESTS_PER_HOUR: '10000000',
       LOG_LEVEL: 'warn',
     };
-    const run = (ws: Workspace, kind: 'sync' | 'reconcile') =>
+    const run = (ws: Workspace, kind: 'full' | 'reconcile') =>
       runSync({ config: testConfig({ baseUrl: router.url, pageSize: 100 }), database, log: silentLogger }, { workspace: ws.name, apiKey: ws.key, kind });
 
     const progress = (ws: Workspace) => runProgress(database, ws.name, 'reconcile');
@@ -188,7 +188,7 @@ describe('crash safety', () => {
     };
 
     // A first copy of each workspace.
-    for (const summary of await Promise.all(workspaces.map((ws) => run(ws, 'sync')))) expect(summary.status).toBe('succeeded');
+    for (const summary of await Promise.all(workspaces.map((ws) => run(ws, 'full')))) expect(summary.status).toBe('succeeded');
     // Which workspace's walk each round's kill lands in, and where in it.
     const kills = killPoints(38, ROUNDS, 3 * 7).map((v) => ({ target: workspaces[v % 3]!, point: Math.floor(v / 3) }));
     let resumedRuns = 0;

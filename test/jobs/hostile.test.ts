@@ -22,7 +22,7 @@ afterEach(async () => {
 async function syncAgainst(respond: (n: number, lastDoc: string | null) => CraftedResponse, overrides: Partial<Config> = {}) {
   server = await startPageServer(respond);
   const config = testConfig({ baseUrl: server.url, maxAttempts: 3, ...overrides });
-  return runSync({ config, database, log: silentLogger }, { workspace: WS, apiKey: 'k', kind: 'sync' });
+  return runSync({ config, database, log: silentLogger }, { workspace: WS, apiKey: 'k', kind: 'full' });
 }
 
 const ids = async () => (await database.sql<{ id: string }[]>`select id from batch_calls order by id`).map((r) => r.id);

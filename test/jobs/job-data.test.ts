@@ -1,13 +1,24 @@
 import { UnrecoverableError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { parseJobData, runKindOf } from '../../src/jobs/job-data.ts';
+import { parseJobData, runDeduplicationId } from '../../src/jobs/job-data.ts';
 
 describe('parseJobData', () => {
-  it('accepts what the schedules and `sync --enqueue` put in the queue', () => {
-    expect(parseJobData('tick', { workspace: 'acme', kind: 'sync', trigger: 'schedule' })).toEqual({ workspace: 'acme', kind: 'sync', trigger: 'schedule' });
-    const full = parseJobData('run', { workspace: 'acme', kind: 'sync', trigger: 'manual', full: true });
-    expect(runKindOf(full)).toBe('sync');
-    expect(runKindOf(parseJobData('run', { workspace: 'acme', kind: 'reconcile', trigger: 'schedule' }))).toBe('reconcile');
+  it('accepts what the schedules and `sync --enqueue` put in the queue, in the run vocabulary', () => {
+    for (const kind of ['full', 'incremental', 'reconcile'] as const) {
+      expect(parseJobData('run', { workspace: 'acme', kind, trigger: 'manual' })).toEqual({ workspace: 'acme', kind, trigger: 'manual' });
+    }
+  });
+
+  it('reads jobs queued by an earlier version (kind "sync", optional full) as the run they asked for', () => {
+    expect(parseJobData('tick', { workspace: 'acme', kind: 'sync', trigger: 'schedule' })).toEqual({ workspace: 'acme', kind: 'incremental', trigger: 'schedule' });
+    expect(parseJobData('run', { workspace: 'acme', kind: 'sync', trigger: 'manual', full: true }).kind).toBe('full');
+    expect(parseJobData('run', { workspace: 'acme', kind: 'sync', trigger: 'manual', full: false }).kind).toBe('incremental');
+  });
+
+  it('keeps full and incremental walks of a workspace in one deduplication lane, apart from reconciliations', () => {
+    expect(runDeduplicationId({ workspace: 'acme', kind: 'full' })).toBe(runDeduplicationId({ workspace: 'acme', kind: 'incremental' }));
+    expect(runDeduplicationId({ workspace: 'acme', kind: 'full' })).toBe('run:sync:acme');
+    expect(runDeduplicationId({ workspace: 'acme', kind: 'reconcile' })).toBe('run:reconcile:acme');
   });
 
   it('fails a job for good, in one line, when its data is not what this version runs', () => {

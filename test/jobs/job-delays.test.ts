@@ -115,7 +115,7 @@ describe.each(BACKENDS)('job delay ceiling on %s', (backend) => {
         finished();
       }
     });
-    const { jobId } = await enqueueRun(queue, config, { workspace: 'alpha', kind: 'sync', trigger: 'manual' });
+    const { jobId } = await enqueueRun(queue, config, { workspace: 'alpha', kind: 'full', trigger: 'manual' });
     await processed;
 
     expect(simulator.stats.byStatus).toEqual({ '429': 1 });
@@ -136,7 +136,7 @@ describe.each(BACKENDS)('job delay ceiling on %s', (backend) => {
     // Listening before the job exists: no failure can slip past.
     const failures = on(worker, 'failed');
     cleanups.push(async () => void (await failures.return?.()));
-    const { jobId } = await enqueueRun(queue, config, { workspace: 'alpha', kind: 'sync', trigger: 'manual' });
+    const { jobId } = await enqueueRun(queue, config, { workspace: 'alpha', kind: 'full', trigger: 'manual' });
 
     const delays: number[] = [];
     for (let attempt = 1; attempt <= 3; attempt++) {

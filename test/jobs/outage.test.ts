@@ -45,7 +45,7 @@ describe('outages', () => {
           if (p.pages === 3) proxy.cut();
         },
       },
-      { workspace: WS, apiKey: KEY, kind: 'sync' },
+      { workspace: WS, apiKey: KEY, kind: 'full' },
     );
     const error = await run.then(
       () => undefined,
@@ -63,7 +63,7 @@ describe('outages', () => {
 
     await proxy.restore();
     simulator.resetStats();
-    const second = await runSync({ config, database: viaProxy, log: silentLogger }, { workspace: WS, apiKey: KEY, kind: 'sync' });
+    const second = await runSync({ config, database: viaProxy, log: silentLogger }, { workspace: WS, apiKey: KEY, kind: 'full' });
     // The next attempt finds the dead run, resumes it after page 3 and completes it.
     expect(second).toMatchObject({ status: 'succeeded', resumed: true });
     expect(simulator.stats.requests).toBe(7);
@@ -75,7 +75,7 @@ describe('outages', () => {
   it('the API down for good exhausts a bounded retry budget and fails the run with a clear error', async () => {
     simulator = await startSimulator({ apiKeys: [KEY], items: 300, faultRate: 1, faultKinds: ['503'] });
     const config = testConfig({ baseUrl: simulator.url, maxAttempts: 4 });
-    await expect(runSync({ config, database, log: silentLogger }, { workspace: WS, apiKey: KEY, kind: 'sync' })).rejects.toThrow(
+    await expect(runSync({ config, database, log: silentLogger }, { workspace: WS, apiKey: KEY, kind: 'full' })).rejects.toThrow(
       'API server error (503) (gave up after 4 attempts)',
     );
     expect(simulator.stats.requests).toBe(4);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
-import type { RunKind } from '../../src/db/runs/start-run.ts';
+import type { RunKind } from '../../src/domain/runs.ts';
 import { runSync, type SyncSummary } from '../../src/jobs/sync-run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -34,7 +34,7 @@ afterEach(async () => {
 describe('reconciliation', () => {
   it('marks exactly the jobs the API no longer lists, and undeletes the ones that came back', async () => {
     await start();
-    await run('sync');
+    await run('full');
     const { deleted } = simulator.mutate({ delete: 5 });
     const live = simulator.truth()[10]!.id;
     await database.sql`update batch_calls set deleted_at = now() where id = ${live}`;
@@ -54,7 +54,7 @@ describe('reconciliation', () => {
 
   it('never marks anything deleted when the walk did not complete', async () => {
     await start();
-    await run('sync');
+    await run('full');
     const { deleted } = simulator.mutate({ delete: 5 });
     simulator.sabotageCursor('empty-string');
     await expect(run('reconcile')).rejects.toThrow(/next_doc/);
@@ -67,7 +67,7 @@ describe('reconciliation', () => {
 
   it('keeps jobs the API still lists even when their content is now invalid', async () => {
     await start({ items: 300 });
-    await run('sync');
+    await run('full');
     simulator.injectInvalid(6);
     const listedButInvalid = simulator
       .invalidItems()
@@ -88,9 +88,9 @@ describe('reconciliation', () => {
 describe('incremental sync', () => {
   it('spends a fraction of a full walk\'s requests and still catches every change to non-final jobs', async () => {
     await start({ items: 5_000 });
-    await run('sync');
+    await run('full');
     simulator.resetStats();
-    await run('sync');
+    await run('full');
     const fullRequests = simulator.stats.requests;
     expect(fullRequests).toBe(50);
 
@@ -108,7 +108,7 @@ describe('incremental sync', () => {
 
   it('never infers deletes, and leaves a revived old job to the nightly reconciliation', async () => {
     await start({ items: 5_000 });
-    await run('sync');
+    await run('full');
     const { revived } = simulator.mutate({ revive: 1 });
     const { deleted } = simulator.mutate({ delete: 3 });
     const incremental = await run('incremental');
@@ -143,14 +143,14 @@ describe('resuming', () => {
       served++;
       if (served === 4) simulator.injectFaults('503');
     };
-    const first = runSync({ config, database, log: silentLogger, onPage: failOnFourth }, { workspace: WS, apiKey: KEY, kind: 'sync' });
+    const first = runSync({ config, database, log: silentLogger, onPage: failOnFourth }, { workspace: WS, apiKey: KEY, kind: 'full' });
     await expect(first).rejects.toThrow(/503/);
     const [failed] = await database.sql`select id::int, pages, status, next_cursor from sync_runs`;
     expect(failed).toMatchObject({ status: 'failed' });
     expect(failed!.next_cursor).not.toBeNull();
 
     simulator.resetStats();
-    const second = await run('sync');
+    const second = await run('full');
     expect(second).toMatchObject({ runId: failed!.id, resumed: true, status: 'succeeded' });
     expect(simulator.stats.requests).toBe(10 - failed!.pages);
     const [row] = await database.sql`select attempts, pages, status from sync_runs where id = ${failed!.id}`;
@@ -160,8 +160,8 @@ describe('resuming', () => {
 
   it('walks from the top when the API rejects the saved cursor', async () => {
     await start({ items: 500 });
-    await database.sql`insert into sync_runs (workspace, kind, status, pages, next_cursor) values (${WS}, 'sync', 'failed', 2, 'expired-cursor')`;
-    const summary = await run('sync');
+    await database.sql`insert into sync_runs (workspace, kind, status, pages, next_cursor) values (${WS}, 'full', 'failed', 2, 'expired-cursor')`;
+    const summary = await run('full');
     expect(summary).toMatchObject({ resumed: true, status: 'succeeded' });
     await expectCopyMatches(database, WS, simulator.truth());
     expect(simulator.stats.byStatus['422']).toBe(1);
@@ -170,9 +170,9 @@ describe('resuming', () => {
   it('does not resume a run that failed for good (its cursor is dropped)', async () => {
     await start({ items: 300 });
     simulator.sabotageCursor('missing-with-has-more');
-    await expect(run('sync')).rejects.toThrow(/next_doc/);
+    await expect(run('full')).rejects.toThrow(/next_doc/);
     const [failed] = await database.sql`select next_cursor from sync_runs`;
     expect(failed!.next_cursor).toBeNull();
-    expect((await run('sync')).resumed).toBe(false);
+    expect((await run('full')).resumed).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
 import { openDatabase, type Database } from '../../src/db/connection.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
-import type { RunKind } from '../../src/db/runs/start-run.ts';
+import type { RunKind } from '../../src/domain/runs.ts';
 import { runSync, type SyncDeps, type SyncSummary } from '../../src/jobs/sync-run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -59,8 +59,8 @@ describe('a reconciliation resumed across attempts', () => {
     const simB = await simulator(KEY_B, 300);
     const a = runner(database, simA, 'ws-a', KEY_A);
     const b = runner(database, simB, 'ws-b', KEY_B);
-    await a('sync');
-    await b('sync');
+    await a('full');
+    await b('full');
     const { deleted } = simA.mutate({ delete: 5 });
 
     await expect(a('reconcile', { onPage: failAfterPage(simA, 3) })).rejects.toThrow(/503/);
@@ -82,7 +82,7 @@ describe('a reconciliation resumed across attempts', () => {
     const database = await testDatabase();
     const sim = await simulator(KEY_A, 1_000);
     const run = runner(database, sim, 'ws-a', KEY_A);
-    await run('sync');
+    await run('full');
     const { deleted } = sim.mutate({ delete: 5 });
     await expect(run('reconcile', { onPage: failAfterPage(sim, 3) })).rejects.toThrow(/503/);
 
@@ -107,7 +107,7 @@ describe('a reconciliation resumed across attempts', () => {
 
     const sim = await simulator(KEY_A, 1_000);
     const run = runner(database, sim, 'ws-a', KEY_A);
-    await run('sync');
+    await run('full');
     const { deleted } = sim.mutate({ delete: 5 });
     await expect(run('reconcile', { onPage: failAfterPage(sim, 3) })).rejects.toThrow(/503/);
     const [before] = await database.sql`select (select count(*)::int from reconcile_seen) as seen, pages from sync_runs where kind = 'reconcile'`;
@@ -129,7 +129,7 @@ describe('a run that loses its workspace lock', () => {
     const database = await testDatabase();
     const sim = await simulator(KEY_A, 1_000);
     const run = runner(database, sim, 'ws-a', KEY_A, { maxAttempts: 3 });
-    await run('sync');
+    await run('full');
     const { deleted } = sim.mutate({ delete: 5 });
 
     let second: Promise<SyncSummary> | undefined;
@@ -165,7 +165,7 @@ describe('the delete guard', () => {
     const database = await testDatabase();
     const sim = await simulator(KEY_A, 200);
     const run = runner(database, sim, 'ws-a', KEY_A, { reconcile: { maxDeleteRatio: 0.25 } });
-    await run('sync');
+    await run('full');
     const { deleted } = sim.mutate({ delete: 80 });
 
     const refused = run('reconcile');
@@ -186,7 +186,7 @@ describe('the delete guard', () => {
     const database = await testDatabase();
     const sim = await simulator(KEY_A, 5);
     const run = runner(database, sim, 'ws-a', KEY_A);
-    await run('sync');
+    await run('full');
     sim.mutate({ delete: 5 });
     await expect(run('reconcile')).rejects.toThrow(/^reconciliation refused: the API listed no jobs but 5 are live here/);
     expect(await deletedIds(database, 'ws-a')).toEqual([]);
@@ -196,7 +196,7 @@ describe('the delete guard', () => {
     const database = await testDatabase();
     const sim = await simulator(KEY_A, 200);
     const run = runner(database, sim, 'ws-a', KEY_A);
-    await run('sync');
+    await run('full');
     const { deleted } = sim.mutate({ delete: 20 });
     expect((await run('reconcile')).reconcile).toMatchObject({ deleted: 20 });
     expect(await deletedIds(database, 'ws-a')).toEqual([...deleted].sort());
@@ -208,7 +208,7 @@ describe('a job marked deleted that the API lists again', () => {
     const database = await testDatabase();
     const sim = await simulator(KEY_A, 300);
     const run = runner(database, sim, 'ws-a', KEY_A);
-    await run('sync');
+    await run('full');
     const newest = sim.truth()[0]!.id;
     await database.sql`update batch_calls set deleted_at = now() where id = ${newest}`;
     const summary = await run('incremental');
@@ -224,7 +224,7 @@ describe('unstorable items', () => {
     const run = runner(database, sim, 'ws-a', KEY_A);
     // At the very top of the list, so page 1 carries them all.
     sim.injectInvalid(12, 'unstorable');
-    const first = await run('sync');
+    const first = await run('full');
     expect(first.status).toBe('succeeded');
     expect(first.rejected).toBe(12);
     await expectCopyMatches(database, 'ws-a', sim.truth());
@@ -234,7 +234,7 @@ describe('unstorable items', () => {
     for (const reason of reasons) expect(reason).toMatch(/outside the timestamps Postgres can store|longer than the 256 an indexed column takes/);
 
     sim.mutate({ progress: 10, create: 5 });
-    expect((await run('sync')).status).toBe('succeeded');
+    expect((await run('full')).status).toBe('succeeded');
     await expectCopyMatches(database, 'ws-a', sim.truth());
     const [{ rows, seen }] = (await database.sql`select count(*)::int as rows, sum(times_seen)::int as seen from rejected_records`) as unknown as [{ rows: number; seen: number }];
     expect({ rows, seen }).toEqual({ rows: 12, seen: 24 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type MutationSpec, type Simulator } from '../../src/simulator/index.ts';
-import type { RunKind } from '../../src/db/runs/start-run.ts';
+import type { RunKind } from '../../src/domain/runs.ts';
 import { runSync } from '../../src/jobs/sync-run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { cliChildren } from '../helpers/cli-children.ts';
@@ -49,7 +49,7 @@ describe('fault soak', () => {
     let rounds = 0;
     let retries = 0;
     while (rounds < 3 || Date.now() < deadline) {
-      const kind: RunKind = rounds % 3 === 2 ? 'reconcile' : 'sync';
+      const kind: RunKind = rounds % 3 === 2 ? 'reconcile' : 'full';
       const summary = await runSync({ config, database, log: silentLogger }, { workspace: WS, apiKey: KEY, kind });
       expect(summary.status).toBe('succeeded');
       retries += summary.retries;
@@ -169,7 +169,7 @@ describe('fault soak in three workspaces', () => {
     let crashes = 0;
     let resumedAfterCrash = 0;
     while (rounds < 3 || Date.now() < deadline) {
-      const kinds = workspaces.map((_, i): RunKind => ((rounds + i) % 3 === 2 ? 'reconcile' : 'sync'));
+      const kinds = workspaces.map((_, i): RunKind => ((rounds + i) % 3 === 2 ? 'reconcile' : 'full'));
       if (rounds % CRASH_EVERY === 1) {
         const crashed = await crashRound(kinds);
         crashes++;

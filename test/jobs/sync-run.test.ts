@@ -22,7 +22,7 @@ async function start(options: SimulatorOptions = {}, overrides: Partial<Config> 
 }
 
 function sync(log: Logger = silentLogger, apiKey = KEY): Promise<SyncSummary> {
-  return runSync({ config, database, log }, { workspace: WS, apiKey, kind: 'sync' });
+  return runSync({ config, database, log }, { workspace: WS, apiKey, kind: 'full' });
 }
 
 async function runRow(runId?: number) {
@@ -118,7 +118,7 @@ describe('runSync', () => {
       return rows.map((r) => ({ ...r }));
     };
     const own = await openDatabase({ databaseUrl: database.url, embeddedPg: { dir: '', port: 0 } }, silentLogger);
-    await runSync({ config, database: own, log: silentLogger }, { workspace: WS, apiKey: KEY, kind: 'sync' });
+    await runSync({ config, database: own, log: silentLogger }, { workspace: WS, apiKey: KEY, kind: 'full' });
     await own.close();
     await expect.poll(writes, { timeout: 10_000 }).toEqual([
       { relname: 'batch_call_history', ins: 1234, upd: 0, del: 0 },
@@ -126,7 +126,7 @@ describe('runSync', () => {
     ]);
     const before = await writes();
     const again = await openDatabase({ databaseUrl: database.url, embeddedPg: { dir: '', port: 0 } }, silentLogger);
-    await runSync({ config, database: again, log: silentLogger }, { workspace: WS, apiKey: KEY, kind: 'sync' });
+    await runSync({ config, database: again, log: silentLogger }, { workspace: WS, apiKey: KEY, kind: 'full' });
     await again.close();
     expect(await writes()).toEqual(before);
   });
@@ -231,9 +231,31 @@ describe('runSync', () => {
     expect((await first).status).toBe('succeeded');
   });
 
+  it('records a run asked to stop as interrupted, with the requests it spent, and resumes it next time', async () => {
+    await start({ items: 1_000 });
+    const stop = new AbortController();
+    const logs = captureLogs();
+    const stopAfterThird = (p: { pages: number }) => {
+      if (p.pages === 3) stop.abort(new Error('Ctrl-C'));
+    };
+    await expect(runSync({ config, database, log: logs.log, signal: stop.signal, onPage: stopAfterThird }, { workspace: WS, apiKey: KEY, kind: 'full' })).rejects.toThrow('Ctrl-C');
+    const stopped = await runRow();
+    expect({ ...stopped }).toMatchObject({ status: 'interrupted', stop_reason: 'interrupted', pages: 3 });
+    expect(stopped.error).toMatch(/^interrupted \(Ctrl-C\); the next run resumes after the last committed page$/);
+    // Counted as the run went: every request made so far (the page fetched ahead included) is on the row.
+    expect(stopped.requests).toBe(simulator.stats.requests);
+    const lines = logs.lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+    expect(lines.find((l) => l.msg === 'sync interrupted')).toMatchObject({ level: 30, lastPage: 3 });
+
+    const resumed = await sync();
+    expect(resumed).toMatchObject({ status: 'succeeded', resumed: true, runId: Number(stopped.id), lastPage: 10 });
+    await expectCopyMatches(database, WS, simulator.truth());
+  });
+
   it('marks a run left running by a dead process as failed', async () => {
     await start({ items: 10 });
-    await database.sql`insert into sync_runs (workspace, kind, status) values (${WS}, 'sync', 'running')`;
+    await database.sql`insert into sync_runs (workspace, kind, status) values (${WS}, 'full', 'running')`;
     await sync();
     const runs = await database.sql`select status, error from sync_runs order by id`;
     expect(runs.map((r) => r.status)).toEqual(['failed', 'succeeded']);

@@ -1,15 +1,15 @@
 import type postgres from 'postgres';
+import type { RunStatus, StopReason } from '../../domain/runs.ts';
 import { RunOwnershipLostError } from '../../errors/RunOwnershipLostError.ts';
 import { proveOwnership } from './prove-ownership.ts';
 import type { RunOwner } from './run-owner.ts';
 
-export type StopReason = 'end' | 'caught_up' | 'error' | 'interrupted' | 'delete_guard' | 'lost_ownership';
 
 export interface RunOutcome {
-  status: 'succeeded' | 'failed';
+  status: Exclude<RunStatus, 'running'>;
   /** One line; null on success. */
   error: string | null;
-  /** This attempt's; added to earlier attempts' when the run was resumed. */
+  /** Not yet on the row (pages add theirs as they commit). */
   requests: number;
   retries: number;
   stopReason: StopReason;

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { RunKind } from './start-run.ts';
+import type { RunKind } from '../../domain/runs.ts';
 
 export interface ResumedRun {
   runId: number;
@@ -8,7 +8,7 @@ export interface ResumedRun {
 }
 
 /**
- * Reopens the workspace's latest run of this kind if it did not succeed and
+ * Reopens the workspace's latest run of this kind if it failed or was interrupted and
  * saved the cursor of its next page: its next attempt carries on from there
  * (counters, and a reconciliation's seen ids, carry on too) instead of walking
  * from the top. The attempt's `token` becomes the run's owner, which fences
@@ -19,7 +19,7 @@ export async function resumeRun(sql: postgres.Sql, workspace: string, kind: RunK
   const [row] = await sql<{ runId: number; cursor: string; pages: number }[]>`
     UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL, stop_reason = NULL, attempts = attempts + 1, owner = ${token}
     WHERE id = (SELECT id FROM sync_runs WHERE workspace = ${workspace} AND kind = ${kind} ORDER BY id DESC LIMIT 1)
-      AND status = 'failed' AND next_cursor IS NOT NULL
+      AND status IN ('failed', 'interrupted') AND next_cursor IS NOT NULL
     RETURNING id::int AS "runId", next_cursor AS cursor, pages`;
   return row;
 }

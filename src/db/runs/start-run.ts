@@ -1,7 +1,5 @@
 import type postgres from 'postgres';
-
-/** `sync`: every page. `incremental`: stops once caught up. `reconcile`: every page, then marks deletes. */
-export type RunKind = 'sync' | 'incremental' | 'reconcile';
+import type { RunKind } from '../../domain/runs.ts';
 
 /** Opens a `running` row owned by `token`; its id ties every page, version and rejected item to this run. */
 export async function startRun(sql: postgres.Sql, workspace: string, kind: RunKind, token: string): Promise<number> {

@@ -1,0 +1,26 @@
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { ListResource } from '../resources/resource.ts';
+import { ThreetoneClient } from './client.ts';
+import { keyFingerprint } from './key-fingerprint.ts';
+import { createMemoryBudget, type RequestBudget } from './request-budget.ts';
+import { DEFAULT_RETRY } from './retry-policy.ts';
+
+/** A client for one workspace's key, with the settings of config; an in-process budget unless a shared one is given. */
+export function clientFromConfig(
+  config: Config,
+  options: { resource: ListResource; apiKey: string; budget?: RequestBudget | undefined; log: Logger; signal: AbortSignal },
+): ThreetoneClient {
+  return new ThreetoneClient({
+    resource: options.resource,
+    baseUrl: config.baseUrl,
+    apiKey: options.apiKey,
+    pageSize: config.pageSize,
+    timeoutMs: config.timeoutMs,
+    maxBodyBytes: config.maxBodyBytes,
+    retry: { ...DEFAULT_RETRY, maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseDelayMs, maxRetryAfterMs: config.maxRetryAfterMs },
+    budget: options.budget ?? createMemoryBudget(config.budget, keyFingerprint(options.apiKey)),
+    log: options.log,
+    signal: options.signal,
+  });
+}

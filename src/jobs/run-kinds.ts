@@ -1,0 +1,89 @@
+import type { Config } from '../config.ts';
+import type { Database } from '../db/connection.ts';
+import { dropOtherSeen } from '../db/runs/drop-other-seen.ts';
+import { finishReconcile, type ReconcileCounts } from '../db/runs/finish-reconcile.ts';
+import { hasCompleteWalk } from '../db/runs/has-complete-walk.ts';
+import { nonFinalIds } from '../db/runs/non-final-ids.ts';
+import type { RunOwner } from '../db/runs/run-owner.ts';
+import type { RunKind } from '../domain/runs.ts';
+import type { Logger } from '../log.ts';
+import type { ListResource } from '../resources/resource.ts';
+import { refuseDeletes } from './delete-guard.ts';
+import { IncrementalStop } from './incremental-stop.ts';
+
+/** What a kind's hooks may use. */
+export interface RunContext {
+  config: Config;
+  database: Database;
+  resource: ListResource;
+  owner: RunOwner;
+  log: Logger;
+  /** `reconcile --allow-mass-delete`. */
+  allowMassDelete: boolean;
+}
+
+/** Decides after each committed page whether the walk may stop before the last page. */
+export interface StopRule {
+  afterPage(listedIds: string[], changed: number): boolean;
+  /** Logged when the walk reached the last page anyway. */
+  atEnd?(log: Logger): void;
+}
+
+/**
+ * How one kind of run differs from the others; the run loop (sync-run.ts)
+ * reads these and never asks which kind it runs.
+ */
+export interface RunPolicy {
+  /** Whether a failed or interrupted attempt is carried on from its saved cursor rather than started again. */
+  resumes: boolean;
+  /** Whether each page records the ids it listed (for marking deletes at the end). */
+  recordsSeen: boolean;
+  /** Once the run is open, before the first page. */
+  open(ctx: RunContext): Promise<void>;
+  /** The rule to stop early, or undefined to walk every page. */
+  stopRule(ctx: RunContext): Promise<StopRule | undefined>;
+  /** After the last page, before the run is closed as succeeded. */
+  finish(ctx: RunContext): Promise<ReconcileCounts | undefined>;
+}
+
+const nothing = async () => undefined;
+
+/** Every page; resumable, because a walk that restarts from the top after each transient error may never finish on a big workspace. */
+const full: RunPolicy = { resumes: true, recordsSeen: false, open: nothing, stopRule: nothing, finish: nothing };
+
+/** From the newest page until caught up. Cheap to redo, and its stop rule needs the whole walk's view, so it never resumes. */
+const incremental: RunPolicy = {
+  resumes: false,
+  recordsSeen: false,
+  open: nothing,
+  async stopRule({ config, database, resource, owner }) {
+    // Until some run has walked every page, the copy may have gaps further down.
+    if (!(await hasCompleteWalk(database.sql, owner.workspace))) return undefined;
+    const rule = new IncrementalStop(await nonFinalIds(database.sql, resource, owner.workspace), config.incrementalQuietPages);
+    return {
+      afterPage: (listedIds, changed) => rule.afterPage(listedIds, changed),
+      atEnd: (log) => {
+        if (rule.pending > 0) {
+          log.info({ unseenNonFinal: rule.pending }, 'incremental walk read every page: some non-final jobs are no longer listed (reconciliation will mark them)');
+        }
+      },
+    };
+  },
+  finish: nothing,
+};
+
+/** Every page (resumable), recording each listed id; then marks what no attempt listed as deleted, within the delete guard. */
+const reconcile: RunPolicy = {
+  resumes: true,
+  recordsSeen: true,
+  async open({ database, owner }) {
+    await dropOtherSeen(database.sql, owner.workspace, owner.runId);
+  },
+  stopRule: nothing,
+  async finish({ config, database, owner, allowMassDelete }) {
+    const guard = { maxRatio: config.reconcile.maxDeleteRatio, allowMassDelete };
+    return finishReconcile(database.sql, owner, (counts) => refuseDeletes(counts, guard));
+  },
+};
+
+export const RUN_POLICIES: Record<RunKind, RunPolicy> = { full, incremental, reconcile };
