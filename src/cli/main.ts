@@ -223,7 +223,7 @@ function buildProgram(): Command {
     .addOption(new Option('--items <n>', 'batch calls in the simulated workspace').argParser(integer('--items', 1, 1_000_000)).default(5000))
     .action(async (opts: { items: number }) => {
       const { config, log } = setup();
-      const { runDemo } = await import('../demo.ts');
+      const { runDemo } = await import('../app/demo.ts');
       await runDemo({ config, log, items: opts.items, out: process.stdout });
     });
 
