@@ -162,10 +162,23 @@ const envSchema = z.object({
   /** Request budget per API key. Defaults 100 a minute and 1000 an hour, Threetone's documented limits. */
   THREETONE_REQUESTS_PER_MINUTE: intVar(1, 1_000_000, 100),
   THREETONE_REQUESTS_PER_HOUR: intVar(1, 100_000_000, 1000),
+  /** Length of those two windows in ms. Defaults 60000 and 3600000 (the API's); shorter only for tests and benchmarks. */
+  THREETONE_MINUTE_WINDOW_MS: intVar(1, 86_400_000, 60_000),
+  THREETONE_HOUR_WINDOW_MS: intVar(1, 86_400_000, 3_600_000),
+  /** Added to every budget window, in ms: absorbs clock skew and the API counting a request when it arrives. Default 1000 (docs/budget.md). */
+  THREETONE_BUDGET_MARGIN_MS: intVar(0, 600_000, 1000),
   /** Incremental syncs stop once every non-final job was seen again and this many pages in a row changed nothing. Default 2. */
   INCREMENTAL_QUIET_PAGES: intVar(1, 1000, 2),
   /** A reconciliation that would mark more than this share of the workspace's live jobs deleted marks nothing and fails (`reconcile --allow-mass-delete` confirms once). Default 0.25. */
   RECONCILE_MAX_DELETE_RATIO: ratioVar(0, 1, 0.25),
+  /**
+   * Days of sync_runs kept (by started_at); older runs are deleted, except what resume, the incremental stop rule,
+   * freshness and a standing reconcile refusal need (docs/analytics.md). Their versions stay, with run_id set to NULL.
+   * 0 keeps every run. Default 90.
+   */
+  RUN_RETENTION_DAYS: intVar(0, 36_500, 90),
+  /** Days a rejected item is kept after it was last seen; 0 keeps them all. Default 90. */
+  REJECTED_RETENTION_DAYS: intVar(0, 36_500, 90),
   /** statement_timeout and lock_timeout of the sync's Postgres sessions, in ms. Defaults 120000 and 30000. */
   PG_STATEMENT_TIMEOUT_MS: intVar(100, 86_400_000, 120_000),
   PG_LOCK_TIMEOUT_MS: intVar(100, 86_400_000, 30_000),
@@ -267,8 +280,12 @@ export interface Config {
   retryBaseDelayMs: number;
   maxRetryAfterMs: number;
   budget: RequestBudgetLimit[];
+  /** Added to every budget window (THREETONE_BUDGET_MARGIN_MS). */
+  budgetMarginMs: number;
   incrementalQuietPages: number;
   reconcile: { maxDeleteRatio: number };
+  /** Days of sync_runs and of rejected_records kept; 0 keeps everything (src/jobs/retention.ts). */
+  retention: { runDays: number; rejectedDays: number };
   /** Session settings of the sync's Postgres connections, and the migration lock's wait. */
   pg: { statementTimeoutMs: number; lockTimeoutMs: number; migrationLockTimeoutMs: number };
   databaseUrl: string | undefined;
@@ -326,11 +343,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retryBaseDelayMs: e.THREETONE_RETRY_BASE_MS,
     maxRetryAfterMs: e.THREETONE_MAX_RETRY_AFTER_MS,
     budget: [
-      { points: e.THREETONE_REQUESTS_PER_MINUTE, windowMs: 60_000 },
-      { points: e.THREETONE_REQUESTS_PER_HOUR, windowMs: 3_600_000 },
+      { points: e.THREETONE_REQUESTS_PER_MINUTE, windowMs: e.THREETONE_MINUTE_WINDOW_MS },
+      { points: e.THREETONE_REQUESTS_PER_HOUR, windowMs: e.THREETONE_HOUR_WINDOW_MS },
     ],
+    budgetMarginMs: e.THREETONE_BUDGET_MARGIN_MS,
     incrementalQuietPages: e.INCREMENTAL_QUIET_PAGES,
     reconcile: { maxDeleteRatio: e.RECONCILE_MAX_DELETE_RATIO },
+    retention: { runDays: e.RUN_RETENTION_DAYS, rejectedDays: e.REJECTED_RETENTION_DAYS },
     pg: { statementTimeoutMs: e.PG_STATEMENT_TIMEOUT_MS, lockTimeoutMs: e.PG_LOCK_TIMEOUT_MS, migrationLockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT_MS },
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,

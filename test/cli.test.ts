@@ -102,7 +102,7 @@ describe('threetone-sync CLI', () => {
   it('exits 1 with a one-line cause on a rejected key, without printing the key', async () => {
     const result = await cli(['sync'], { ...env, THREETONE_API_KEY: `${KEY}x`, LOG_LEVEL: 'silent' });
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('error: API key rejected (401): Invalid API key; check THREETONE_API_KEY\n');
+    expect(result.stderr).toBe('error: cli: API key rejected (401): Invalid API key; check THREETONE_API_KEY\n');
     expect(result.stdout + result.stderr).not.toContain(KEY);
   });
 

@@ -3,13 +3,14 @@ import type { Logger } from '../log.ts';
 import type { ListResource } from '../resources/resource.ts';
 import { ThreetoneClient } from './client.ts';
 import { keyFingerprint } from './key-fingerprint.ts';
-import { createMemoryBudget, type RequestBudget } from './request-budget.ts';
+import type { BudgetWait, RequestBudget } from './budget/budget.ts';
+import { createMemoryBudget } from './budget/open.ts';
 import { DEFAULT_RETRY } from './retry-policy.ts';
 
 /** A client for one workspace's key, with the settings of config; an in-process budget unless a shared one is given. */
 export function clientFromConfig(
   config: Config,
-  options: { resource: ListResource; apiKey: string; budget?: RequestBudget | undefined; log: Logger; signal: AbortSignal },
+  options: { resource: ListResource; apiKey: string; budget?: RequestBudget | undefined; log: Logger; signal: AbortSignal; onWait?: ((wait: BudgetWait) => void) | undefined },
 ): ThreetoneClient {
   return new ThreetoneClient({
     resource: options.resource,
@@ -19,7 +20,8 @@ export function clientFromConfig(
     timeoutMs: config.timeoutMs,
     maxBodyBytes: config.maxBodyBytes,
     retry: { ...DEFAULT_RETRY, maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseDelayMs, maxRetryAfterMs: config.maxRetryAfterMs },
-    budget: options.budget ?? createMemoryBudget(config.budget, keyFingerprint(options.apiKey)),
+    budget: options.budget ?? createMemoryBudget(config.budget, keyFingerprint(options.apiKey), { marginMs: config.budgetMarginMs }),
+    ...(options.onWait ? { onWait: options.onWait } : {}),
     log: options.log,
     signal: options.signal,
   });

@@ -8,7 +8,8 @@ import { ApiNetworkError } from '../errors/ApiNetworkError.ts';
 import { ApiRequestRejectedError } from '../errors/ApiRequestRejectedError.ts';
 import { RetriesExhaustedError } from '../errors/RetriesExhaustedError.ts';
 import { sleep } from '../util/sleep.ts';
-import type { RequestBudget } from './request-budget.ts';
+import { LOUD_WAIT_MS, type BudgetWait } from './budget/budget.ts';
+import type { RequestBudget } from './budget/budget.ts';
 import { decideRetry, parseRetryAfter, type RetryOptions } from './retry-policy.ts';
 import type { ListResource } from '../resources/resource.ts';
 import { pageSchema, type Page } from './schemas.ts';
@@ -33,6 +34,8 @@ export interface ApiClientOptions {
   signal?: AbortSignal;
   /** Injected for deterministic jitter in tests. */
   random?: () => number;
+  /** Before every wait for the request budget (progress line, metrics). */
+  onWait?: (wait: BudgetWait) => void;
 }
 
 export interface ApiStats {
@@ -61,7 +64,7 @@ export class ThreetoneClient {
     const abort = combine(this.options.signal, signal);
     const url = this.pageUrl(cursor);
     for (let attempt = 1; ; attempt++) {
-      this.stats.budgetWaitMs += await budget.take(abort);
+      this.stats.budgetWaitMs += await budget.take(abort, { onWait: (wait) => this.announceWait(wait) });
       this.stats.requests++;
       try {
         return await this.requestOnce(url, abort);
@@ -79,6 +82,24 @@ export class ThreetoneClient {
         );
         await sleep(decision.delayMs, abort);
       }
+    }
+  }
+
+  /** A user must never stare at a silent terminal: a long wait says what it waits for and how long. */
+  private announceWait(wait: BudgetWait): void {
+    const fields = { limit: wait.limit, waitMs: wait.ms };
+    const line = `waiting ${Math.ceil(wait.ms / 1000)} s for the request budget (${wait.limit})`;
+    if (wait.ms > LOUD_WAIT_MS) this.options.log.info(fields, line);
+    else this.options.log.debug(fields, line);
+    this.options.onWait?.(wait);
+  }
+
+  /** Tells the budget what the API said about it (429, RateLimit headers); a store that fails costs a warning, not the page. */
+  private async learn(status: number, headers: Headers): Promise<void> {
+    try {
+      await this.options.budget.learn?.({ status, headers, at: Date.now() });
+    } catch (error) {
+      this.options.log.warn({ status, error: (error as Error)?.message }, 'request budget could not record the API\'s limit');
     }
   }
 
@@ -111,6 +132,7 @@ export class ThreetoneClient {
     }
     const status = response.status;
     this.count(String(status));
+    await this.learn(status, response.headers);
     const withStatus = { ...req, status };
 
     if (status === 401 || status === 403) throw new ApiAuthError({ ...req, status }, detailOf(text));

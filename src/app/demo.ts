@@ -1,13 +1,13 @@
 import type { Writable } from 'node:stream';
-import { startSimulator } from './simulator/index.ts';
-import type { Config } from './config.ts';
-import { openDatabase } from './db/connection.ts';
-import { runMigrations } from './db/migrate.ts';
-import { runSync, type SyncSummary } from './jobs/sync-run.ts';
-import type { Logger } from './log.ts';
-import { formatTable } from './util/table.ts';
-import { workspaceTotals } from './db/workspace-totals.ts';
-import { redactUrl } from './util/redact-url.ts';
+import { startSimulator } from '../simulator/index.ts';
+import type { Config } from '../config.ts';
+import { openDatabase } from '../db/connection.ts';
+import { runMigrations } from '../db/migrate.ts';
+import { runSync, type SyncSummary } from '../jobs/sync-run.ts';
+import type { Logger } from '../log.ts';
+import { formatTable } from '../util/table.ts';
+import { workspaceTotals } from '../db/workspace-totals.ts';
+import { redactUrl } from '../util/redact-url.ts';
 
 const DEMO_KEY = 'demo-key';
 const DEMO_WORKSPACE = 'demo';

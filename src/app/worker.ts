@@ -1,14 +1,14 @@
 import { requireWorkspaces, type Config } from '../config.ts';
 import { openDatabase, type Database } from '../db/connection.ts';
 import { runMigrations } from '../db/migrate.ts';
-import { createMetrics } from '../http/metrics.ts';
+import { createMetrics, type Metrics } from '../http/metrics.ts';
 import { createReadiness } from '../http/readiness.ts';
 import { startHttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
 import { createProcessor } from '../jobs/process-job.ts';
 import { checkRedis, openQueueStore, type SyncQueue, type SyncWorker } from '../jobs/queue.ts';
 import { registerSchedules } from '../jobs/schedules.ts';
-import { openSharedBudgets } from '../jobs/shared-budget.ts';
+import { openSharedBudgets } from '../api/budget/open.ts';
 
 export interface WorkerHandle {
   backend: 'redis' | 'postgres';
@@ -53,12 +53,14 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     cleanups.push(() => queue.close());
     await queue.waitUntilReady();
 
-    const budgets = await openSharedBudgets(config, database.url);
+    // The budgets report each wait to the metrics, which read what is left of each budget: created together.
+    let metrics: Metrics | undefined;
+    const budgets = await openSharedBudgets(config, database.url, { onWaited: (key, ms) => metrics?.observeBudgetWait(key, ms) });
     cleanups.push(() => budgets.close());
 
     // Up before the worker, so /healthz answers during start-up; closed after it (cleanups run in reverse),
     // so /readyz reports the drain.
-    const metrics = createMetrics({ database, queue, log });
+    metrics = createMetrics({ database, queue, log, budgets });
     let schedulesRegistered = false;
     if (config.http.port !== 0) {
       const http = await startHttpServer({

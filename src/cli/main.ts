@@ -6,9 +6,8 @@ import { createLogger, type Logger } from '../log.ts';
 import { openDatabase, type Database } from '../db/connection.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { latestRuns } from '../db/runs/latest-runs.ts';
-import { runSync, type SyncSummary } from '../jobs/sync-run.ts';
 import { formatTable } from '../util/table.ts';
-import { progressLine } from './progress-line.ts';
+import { EXIT_INTERRUPTED, runHere, type RunHereResult } from './run-here.ts';
 import { parseDuration } from '../util/duration.ts';
 import { writeFile } from 'node:fs/promises';
 
@@ -99,17 +98,7 @@ function buildProgram(): Command {
           }
           return;
         }
-        const summaries: SyncSummary[] = [];
-        for (const workspace of workspaces) {
-          const kind = opts.incremental ? 'incremental' : 'full';
-          const progress = progressLine(process.stderr);
-          try {
-            summaries.push(await runSync({ config, database, log, onPage: progress.onPage }, { workspace: workspace.name, apiKey: workspace.apiKey, kind }));
-          } finally {
-            progress.done();
-          }
-        }
-        printSummaries(summaries);
+        finish(await runHere(config, log, database, workspaces, { kind: opts.incremental ? 'incremental' : 'full' }));
       });
     });
 
@@ -122,22 +111,17 @@ function buildProgram(): Command {
       const { config, log } = setup();
       const workspaces = opts.workspace ? [findWorkspace(config, opts.workspace)] : requireWorkspaces(config);
       await withDatabase(config, log, async (database) => {
-        const summaries: SyncSummary[] = [];
-        for (const workspace of workspaces) {
-          summaries.push(
-            await runSync(
-              { config, database, log },
-              { workspace: workspace.name, apiKey: workspace.apiKey, kind: 'reconcile', allowMassDelete: opts.allowMassDelete === true },
-            ),
+        const result = await runHere(config, log, database, workspaces, { kind: 'reconcile', allowMassDelete: opts.allowMassDelete === true });
+        const reconciled = result.summaries.filter((s) => s.reconcile);
+        finish(result);
+        if (reconciled.length > 0) {
+          process.stdout.write(
+            `\n${formatTable(
+              reconciled.map((s) => ({ workspace: s.workspace, ...s.reconcile, drift: s.reconcile ? s.reconcile.storedCount - s.reconcile.apiCount : null })),
+              ['workspace', 'apiCount', 'storedCount', 'drift', 'deleted', 'undeleted'],
+            )}\n`,
           );
         }
-        printSummaries(summaries);
-        process.stdout.write(
-          `\n${formatTable(
-            summaries.map((s) => ({ workspace: s.workspace, ...s.reconcile, drift: s.reconcile ? s.reconcile.storedCount - s.reconcile.apiCount : null })),
-            ['workspace', 'apiCount', 'storedCount', 'drift', 'deleted', 'undeleted'],
-          )}\n`,
-        );
       });
     });
 
@@ -201,8 +185,9 @@ function buildProgram(): Command {
     .option('--seed <n>', 'random seed', integer('--seed', 0, 2 ** 31), 42)
     .option('--api-key <key>', 'API key the simulator accepts', 'sim-key')
     .option('--rate-limit', 'enforce 100 requests a minute and 1000 an hour per key, like the real API')
+    .option('--rate-limit-headers', 'with --rate-limit: also send RateLimit-Limit/-Remaining/-Reset headers')
     .option('--mutate-every <seconds>', 'progress, add and delete a few jobs this often', integer('--mutate-every', 1, 86_400))
-    .action(async (opts: { port: number; host: string; items: number; latency: number; faultRate: number; seed: number; apiKey: string; rateLimit?: boolean; mutateEvery?: number }) => {
+    .action(async (opts: { port: number; host: string; items: number; latency: number; faultRate: number; seed: number; apiKey: string; rateLimit?: boolean; rateLimitHeaders?: boolean; mutateEvery?: number }) => {
       const { runSimulatorCli } = await import('../simulator/index.ts');
       await runSimulatorCli({
         port: opts.port,
@@ -213,6 +198,7 @@ function buildProgram(): Command {
         seed: opts.seed,
         apiKey: opts.apiKey,
         rateLimit: opts.rateLimit === true,
+        rateLimitHeaders: opts.rateLimitHeaders === true,
         mutateEverySeconds: opts.mutateEvery,
       });
     });
@@ -230,10 +216,16 @@ function buildProgram(): Command {
   return program;
 }
 
-function printSummaries(summaries: SyncSummary[]): void {
-  process.stdout.write(
-    `${formatTable(summaries as unknown as Record<string, unknown>[], ['runId', 'workspace', 'kind', 'pages', 'itemsSeen', 'versionsAdded', 'versionsAmended', 'rowsInserted', 'rowsUpdated', 'rejected', 'requests', 'retries', 'stopReason', 'durationMs'])}\n`,
-  );
+/** The runs' table, then one line per failed workspace; the exit code says how it went (130 interrupted, 1 a workspace failed). */
+function finish({ summaries, failures, interrupted }: RunHereResult): void {
+  if (summaries.length > 0) {
+    process.stdout.write(
+      `${formatTable(summaries as unknown as Record<string, unknown>[], ['runId', 'workspace', 'kind', 'status', 'pages', 'itemsSeen', 'versionsAdded', 'versionsAmended', 'rowsInserted', 'rowsUpdated', 'rejected', 'requests', 'retries', 'stopReason', 'durationMs'])}\n`,
+    );
+  }
+  for (const failure of failures) process.stderr.write(`error: ${failure}\n`);
+  if (interrupted) process.exitCode = EXIT_INTERRUPTED;
+  else if (failures.length > 0) process.exitCode = EXIT_FAILED;
 }
 
 async function main(): Promise<void> {

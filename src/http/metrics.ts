@@ -16,6 +16,8 @@ export interface MetricsSources {
   /** Read at scrape time: job counts by state. */
   queue: Pick<SyncQueue, 'getJobCounts'>;
   log: Logger;
+  /** Read at scrape time: requests left in each budget window of every key (SharedBudgets.remaining). */
+  budgets?: { remaining(): Promise<{ key: string; window: string; remaining: number }[]> };
   /** Longest a scrape waits for each source. Default 2000 ms. */
   collectTimeoutMs?: number;
 }
@@ -25,6 +27,8 @@ export interface Metrics {
   registry: Registry;
   /** For `runSync`'s `onFinish`. */
   observeRun(summary: SyncSummary): void;
+  /** For `openSharedBudgets`'s `onWaited`: ms this process waited for the budget of `key` (a fingerprint). */
+  observeBudgetWait(key: string, ms: number): void;
 }
 
 const DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -40,7 +44,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
   collectDefaultMetrics({ register: registry, prefix: 'threetone_sync_' });
   const observeRun = runCollectors(registry);
   storeGauges(registry, snapshotReader(sources));
-  return { registry, observeRun };
+  const observeBudgetWait = budgetCollectors(registry, sources);
+  return { registry, observeRun, observeBudgetWait };
 }
 
 /** What the shared stores said during one scrape; undefined: that source failed or was late. */
@@ -127,6 +132,36 @@ function storeGauges(registry: Registry, snapshot: () => Promise<Snapshot>): voi
       }
     },
   });
+}
+
+/** Keys are API key fingerprints (never keys): the same label every process and the budget store use. */
+function budgetCollectors(registry: Registry, sources: MetricsSources): (key: string, ms: number) => void {
+  const registers = [registry];
+  const waited = new Counter({
+    name: 'threetone_sync_budget_wait_seconds_total',
+    help: 'Seconds this process waited for the request budget, by API key fingerprint.',
+    labelNames: ['key'],
+    registers,
+  });
+  const budgets = sources.budgets;
+  if (budgets) {
+    const timeoutMs = sources.collectTimeoutMs ?? 2000;
+    new Gauge({
+      name: 'threetone_sync_budget_remaining',
+      help: 'Requests the budget would admit now in each window (e.g. 100/min, 1000/h), by API key fingerprint; read from the budget store at scrape time, so every process reports the same.',
+      labelNames: ['key', 'window'],
+      registers,
+      async collect() {
+        this.reset();
+        try {
+          for (const r of await withTimeout(budgets.remaining(), timeoutMs, 'budget')) this.set({ key: r.key, window: r.window }, r.remaining);
+        } catch (error) {
+          sources.log.warn({ source: 'budget', error: (error as Error)?.name }, 'metrics source did not answer');
+        }
+      },
+    });
+  }
+  return (key, ms) => waited.inc({ key }, ms / 1000);
 }
 
 function runCollectors(registry: Registry): (summary: SyncSummary) => void {

@@ -3,6 +3,7 @@ import { escapeHtml, formatAge } from '../util/html.ts';
 import { lastSuccesses } from '../db/runs/last-successes.ts';
 import { latestRuns, type RunRow } from '../db/runs/latest-runs.ts';
 import { reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-refusals.ts';
+import { runningWalks, walkProgress, type RunningWalk } from '../db/runs/running-walks.ts';
 import { versionsPerDay } from '../db/versions-per-day.ts';
 
 export const CHART_DAYS = 30;
@@ -24,7 +25,17 @@ export interface WorkspaceStatus {
   versionsPerDay: DayCount[];
   /** Set while the workspace's reconciliation stands refused (see reconcileRefusals). */
   refusedReconcile: ReconcileRefusal | null;
+  /** Runs walking now, with pages expected and ETA. */
+  running?: RunningWalkStatus[];
 }
+
+export interface RunningWalkStatus extends RunningWalk {
+  expectedPages: number;
+  etaMs: number | null;
+}
+
+/** Page size assumed before a walk has committed a page (THREETONE_PAGE_SIZE's default). */
+const DEFAULT_PAGE_SIZE = 500;
 
 export interface StatusPageOptions {
   now: Date;
@@ -39,12 +50,14 @@ export interface StatusPageOptions {
  */
 export async function loadStatus(database: Pick<Database, 'reads'>, now: Date): Promise<WorkspaceStatus[]> {
   const days = chartDays(now);
-  const [runs, successes, counts, refusals] = await Promise.all([
+  const [runs, successes, counts, refusals, walks] = await Promise.all([
     latestRuns(database.reads, RUNS_SHOWN),
     lastSuccesses(database.reads),
     versionsPerDay(database.reads, days[0]!),
     reconcileRefusals(database.reads),
+    runningWalks(database.reads),
   ]);
+  const running = walks.map((w) => ({ ...w, ...walkProgress(w, now.getTime(), DEFAULT_PAGE_SIZE) }));
   const names = new Set([...runs.map((r) => r.workspace), ...successes.keys(), ...counts.keys()]);
   return [...names].sort().map((workspace) => ({
     workspace,
@@ -52,6 +65,7 @@ export async function loadStatus(database: Pick<Database, 'reads'>, now: Date): 
     runs: runs.filter((r) => r.workspace === workspace),
     versionsPerDay: days.map((day) => ({ day, versions: counts.get(workspace)?.get(day) ?? 0 })),
     refusedReconcile: refusals.get(workspace) ?? null,
+    running: running.filter((w) => w.workspace === workspace),
   }));
 }
 
@@ -92,7 +106,7 @@ function renderWorkspace(status: WorkspaceStatus, now: Date): string {
       : `<strong>${timeTag(status.lastSuccess)}</strong> <span class="age">(${escapeHtml(formatAge(now.getTime() - status.lastSuccess.getTime()))})</span>`;
   return `<section class="workspace">
 <h2>${escapeHtml(status.workspace)}</h2>${renderRefusal(status.refusedReconcile)}
-<p class="last ${health}">Last successful sync: ${last}</p>
+<p class="last ${health}">Last successful sync: ${last}</p>${(status.running ?? []).map(renderRunning).join('')}
 ${renderChart(status.versionsPerDay)}
 ${renderRuns(status.runs)}
 </section>`;
@@ -103,6 +117,13 @@ function renderRefusal(refusal: ReconcileRefusal | null): string {
   if (refusal === null) return '';
   const why = refusal.error ?? 'reconciliation refused: it would have marked too many jobs deleted';
   return `\n<p class="warning" role="alert"><strong>Action needed:</strong> the reconciliation that finished ${timeTag(refusal.finishedAt)} marked no job deleted. <span class="reason">${escapeHtml(why)}</span></p>`;
+}
+
+/** A walk in progress: page N of about M, and when the budget lets it finish at the earliest. */
+function renderRunning(walk: RunningWalkStatus): string {
+  const of = walk.kind === 'incremental' ? '' : ` of ~${formatCount(walk.expectedPages)}`;
+  const eta = walk.etaMs === null ? '' : ` · ETA ${escapeHtml(formatDuration(walk.etaMs))}`;
+  return `\n<p class="running">Running ${escapeHtml(walk.kind)} since ${timeTag(parsePgTime(walk.started_at))}: page ${formatCount(walk.pages)}${of} · ${formatCount(walk.items_seen)} items${eta}</p>`;
 }
 
 const RUN_COLUMNS = ['Started', 'Kind', 'Status', 'Duration', 'Pages', 'Items', 'New versions', 'Rejected', 'Requests'] as const;
@@ -193,7 +214,8 @@ header { border-bottom: 1px solid var(--line); }
 h1 { font-size: 1.3rem; margin: .8rem 0 .2rem; }
 header p { margin: 0 0 .8rem; color: var(--muted); }
 h2 { font-size: 1.15rem; margin: 1.5rem 0 .3rem; overflow-wrap: anywhere; }
-.last { margin: 0 0 .8rem; }
+.last, .running { margin: 0 0 .8rem; }
+.running { color: var(--run); }
 .warning { margin: 0 0 .8rem; padding: .5rem .7rem; border: 1px solid var(--bad); border-left-width: 4px; border-radius: 4px; overflow-wrap: anywhere; }
 .warning strong { color: var(--bad); }
 .warning .reason { display: block; margin-top: .3rem; font-family: ui-monospace, monospace; font-size: .85rem; }

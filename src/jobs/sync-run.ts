@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { clientFromConfig } from '../api/client-from-config.ts';
 import type { ThreetoneClient } from '../api/client.ts';
-import type { RequestBudget } from '../api/request-budget.ts';
+import type { BudgetWait, RequestBudget } from '../api/budget/budget.ts';
 import { validateItems, type DriftNote } from '../api/validate.ts';
 import { walkPages, type WalkedPage } from '../api/walk-pages.ts';
 import type { Config } from '../config.ts';
@@ -50,6 +50,8 @@ export interface SyncDeps {
   signal?: AbortSignal;
   /** Called after each committed page (progress display). */
   onPage?: (progress: SyncProgress) => void;
+  /** Called before each wait for the request budget (progress display). */
+  onWait?: (wait: BudgetWait) => void;
   /** Called once the run is recorded, whatever its outcome (metrics). */
   onFinish?: (summary: SyncSummary) => void;
 }
@@ -89,7 +91,7 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
     const { owner, resumed } = await openRun(deps, target, lock.pid);
     const log = deps.log.child({ runId: owner.runId, workspace: target.workspace });
     const ctx: RunContext = { config, database, resource, owner, log, allowMassDelete: target.allowMassDelete === true };
-    const client = clientFromConfig(config, { resource, apiKey: target.apiKey, budget: deps.budget, log, signal });
+    const client = clientFromConfig(config, { resource, apiKey: target.apiKey, budget: deps.budget, log, signal, onWait: deps.onWait });
     const record = new RunRecord(client);
     let progress = emptyProgress(owner.runId, target.workspace);
     const summarize = (outcome: Pick<SyncSummary, 'status' | 'error' | 'stopReason' | 'reconcile'>): SyncSummary => ({

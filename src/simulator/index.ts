@@ -1,7 +1,7 @@
 import { startSimulator, type Simulator } from './server.ts';
 
 export { startSimulator, ENDPOINT } from './server.ts';
-export type { Simulator, SimulatorOptions, SimulatorStats } from './server.ts';
+export type { RateLimits, Simulator, SimulatorOptions, SimulatorStats } from './server.ts';
 export type { FaultKind, CursorSabotageKind } from './faults.ts';
 export { ALL_FAULT_KINDS } from './faults.ts';
 export type { DriftOptions, MutationResult, MutationSpec } from './dataset.ts';
@@ -16,6 +16,8 @@ export interface SimulatorCliOptions {
   apiKey?: string;
   /** Turns on CLI_RATE_LIMIT. */
   rateLimit?: boolean;
+  /** With `rateLimit`: also send RateLimit-* headers. */
+  rateLimitHeaders?: boolean;
   mutateEverySeconds?: number;
 }
 
@@ -37,7 +39,7 @@ export async function runSimulatorCli(opts: SimulatorCliOptions): Promise<Simula
     faultRate: opts.faultRate ?? 0,
     seed: opts.seed ?? 42,
     apiKeys: [apiKey],
-    rateLimit: opts.rateLimit ? { ...CLI_RATE_LIMIT } : null,
+    rateLimit: opts.rateLimit ? { ...CLI_RATE_LIMIT, headers: opts.rateLimitHeaders === true } : null,
   });
   process.stdout.write(`simulator listening on ${simulator.url} (items=${opts.items}, api key: ${apiKey})\n`);
 

@@ -25,10 +25,21 @@ export interface SimulatorOptions {
   faultKinds?: FaultKind[];
   hangMs?: number;
   retryAfterSeconds?: number;
-  rateLimit?: { perMinute: number; perHour: number } | null;
+  /** Enforces the API's documented limits per key over exact sliding windows (429 + Retry-After). */
+  rateLimit?: RateLimits | null;
   drift?: DriftOptions;
   /** Unix seconds clock. */
   now?: () => number;
+}
+
+export interface RateLimits {
+  perMinute: number;
+  perHour: number;
+  /** Window lengths; defaults 60000 and 3600000. Shorter ones keep tests fast. */
+  minuteMs?: number;
+  hourMs?: number;
+  /** Also send `RateLimit-Limit/-Remaining/-Reset` on every answered request. Default false (Threetone documents none). */
+  headers?: boolean;
 }
 
 export interface SimulatorStats {
@@ -225,11 +236,12 @@ class SimulatorServer implements Simulator {
       return String(status);
     }
 
-    const limited = this.limiter?.hit(key, Date.now());
-    if (limited) {
-      sendJson(res, 429, { detail: 'Rate limit exceeded' }, { 'retry-after': String(limited.retryAfterSeconds) });
+    const verdict = this.limiter?.hit(key, Date.now());
+    if (verdict && !verdict.ok) {
+      sendJson(res, 429, { detail: 'Rate limit exceeded' }, { 'retry-after': String(verdict.retryAfterSeconds), ...verdict.headers });
       return '429';
     }
+    if (verdict) for (const [name, value] of Object.entries(verdict.headers)) res.setHeader(name, value);
 
     const query = this.parseQuery(url.searchParams);
     const fault = this.faults.next();
@@ -380,41 +392,57 @@ function emptyStats(): SimulatorStats {
 }
 
 /**
- * Per-key sliding windows of one minute and one hour. Only accepted requests
- * take a slot; a rejected one is told how long until the oldest slot in the
- * binding window frees up.
+ * Per-key sliding windows (a minute and an hour unless shortened), counted exactly: a request is accepted when each
+ * window `(now - length, now]` holds fewer accepted requests than its limit. Only accepted requests take a slot; a
+ * rejected one is told, in whole seconds rounded up, when the binding window has room again.
  */
 class SlidingWindowLimiter {
   private readonly hits = new Map<string, number[]>();
+  private readonly windows: { points: number; ms: number }[];
 
-  constructor(private readonly limits: { perMinute: number; perHour: number }) {}
+  constructor(private readonly limits: RateLimits) {
+    this.windows = [
+      { points: limits.perMinute, ms: limits.minuteMs ?? 60_000 },
+      { points: limits.perHour, ms: limits.hourMs ?? 3_600_000 },
+    ];
+  }
 
-  hit(key: string, nowMs: number): { retryAfterSeconds: number } | null {
+  hit(key: string, nowMs: number): { ok: true; headers: Record<string, string> } | { ok: false; retryAfterSeconds: number; headers: Record<string, string> } {
     let hits = this.hits.get(key);
     if (!hits) {
       hits = [];
       this.hits.set(key, hits);
     }
-    const hourAgo = nowMs - 3_600_000;
-    let expired = 0;
-    while (expired < hits.length && (hits[expired] as number) <= hourAgo) expired++;
+    const longest = Math.max(...this.windows.map((w) => w.ms));
+    const expired = firstAfter(hits, nowMs - longest);
     if (expired > 0) hits.splice(0, expired);
 
     let waitMs = 0;
-    const minuteCount = hits.length - firstAfter(hits, nowMs - 60_000);
-    if (minuteCount >= this.limits.perMinute) {
-      const blocking = hits[hits.length - this.limits.perMinute] as number;
-      waitMs = Math.max(waitMs, blocking + 60_000 - nowMs);
+    for (const w of this.windows) {
+      const count = hits.length - firstAfter(hits, nowMs - w.ms);
+      if (count >= w.points) waitMs = Math.max(waitMs, (hits[hits.length - w.points] as number) + w.ms - nowMs);
     }
-    if (hits.length >= this.limits.perHour) {
-      const blocking = hits[hits.length - this.limits.perHour] as number;
-      waitMs = Math.max(waitMs, blocking + 3_600_000 - nowMs);
-    }
-    if (minuteCount >= this.limits.perMinute || hits.length >= this.limits.perHour) {
-      return { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
-    }
+    if (waitMs > 0) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), headers: this.headers(hits, nowMs) };
     hits.push(nowMs);
-    return null;
+    return { ok: true, headers: this.headers(hits, nowMs) };
+  }
+
+  /** The tightest window's view: what is left in it, and seconds until it next has room (0 while it has). */
+  private headers(hits: number[], nowMs: number): Record<string, string> {
+    if (!this.limits.headers) return {};
+    let tightest = { limit: 0, remaining: Infinity, resetMs: 0 };
+    for (const w of this.windows) {
+      const count = hits.length - firstAfter(hits, nowMs - w.ms);
+      const remaining = Math.max(0, w.points - count);
+      const oldest = hits[hits.length - count];
+      const resetMs = remaining > 0 || oldest === undefined ? 0 : (hits[hits.length - w.points] as number) + w.ms - nowMs;
+      if (remaining < tightest.remaining || (remaining === tightest.remaining && resetMs > tightest.resetMs)) tightest = { limit: w.points, remaining, resetMs };
+    }
+    return {
+      'ratelimit-limit': String(tightest.limit),
+      'ratelimit-remaining': String(tightest.remaining),
+      'ratelimit-reset': String(Math.ceil(tightest.resetMs / 1000)),
+    };
   }
 }
 

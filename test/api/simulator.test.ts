@@ -419,6 +419,21 @@ describe('simulator: rate limit', () => {
     expect((await get(s, {}, { 'x-api-key': 'other' })).status).toBe(200);
   });
 
+  it('counts exact sliding windows of configurable length, with Retry-After rounded up and RateLimit headers on request', async () => {
+    const s = await start({ items: 10, rateLimit: { perMinute: 2, minuteMs: 1500, perHour: 100, headers: true } });
+    const first = await get(s);
+    expect([first.headers.get('ratelimit-limit'), first.headers.get('ratelimit-remaining'), first.headers.get('ratelimit-reset')]).toEqual(['2', '1', '0']);
+    const second = await get(s);
+    expect(second.headers.get('ratelimit-remaining')).toBe('0');
+    expect(Number(second.headers.get('ratelimit-reset'))).toBe(2);
+    const limited = await get(s);
+    expect(limited.status).toBe(429);
+    // 1.5 s window, a little of it gone: rounded up to 2 s, never down to 1.
+    expect(limited.headers.get('retry-after')).toBe('2');
+    expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+    expect(s.stats.byStatus).toMatchObject({ '200': 2, '429': 1 });
+  });
+
   it('enforces the per-hour budget too', async () => {
     const s = await start({ items: 10, rateLimit: { perMinute: 100, perHour: 2 } });
     await get(s);

@@ -10,6 +10,7 @@ const KEY = 'sk_shadow_0a1b2c3d4e5f6a7b';
 
 let database: TestDatabase;
 let simulator: Simulator;
+// One database and simulator for the file: its tests read what one sync stored.
 beforeAll(async () => {
   database = await createTestDatabase();
   simulator = await startSimulator({ apiKeys: [KEY], items: 250 });

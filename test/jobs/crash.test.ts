@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type MutationSpec, type Simulator } from '../../src/simulator/index.ts';
+import type { MutationSpec } from '../../src/simulator/index.ts';
 import { runSync } from '../../src/jobs/sync-run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { cliChildren } from '../helpers/cli-children.ts';
 import { testConfig } from '../helpers/config.ts';
 import { createTestDatabase } from '../helpers/database.ts';
+import { useSimulator } from '../helpers/use.ts';
 import { startKeyRouter } from '../helpers/key-router.ts';
 import { startPrivateDatabase } from '../helpers/private-database.ts';
 import { resumable, runProgress } from '../helpers/run-progress.ts';
@@ -25,11 +26,8 @@ afterEach(async () => {
   cleanups.length = 0;
 });
 
-async function simulator(options: Parameters<typeof startSimulator>[0]): Promise<Simulator> {
-  const sim = await startSimulator(options);
-  cleanups.push(() => sim.close());
-  return sim;
-}
+/** Simulators, each closed after its test. */
+const { start: simulator } = useSimulator();
 
 /** Deterministic "random" kill points in [0, range), so a failure can be replayed. */
 function killPoints(seed: number, n: number, range = 5): number[] {

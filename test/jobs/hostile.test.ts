@@ -1,22 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { runSync } from '../../src/jobs/sync-run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { item, page, startPageServer, type CraftedResponse } from '../helpers/page-server.ts';
+import { useTestDatabase } from '../helpers/use.ts';
 
 const WS = 'hostile';
-let database: TestDatabase;
+const database = useTestDatabase();
 let server: Awaited<ReturnType<typeof startPageServer>> | undefined;
 
-beforeEach(async () => {
-  database = await createTestDatabase();
-});
 afterEach(async () => {
   await server?.close();
   server = undefined;
-  await database.drop();
 });
 
 async function syncAgainst(respond: (n: number, lastDoc: string | null) => CraftedResponse, overrides: Partial<Config> = {}) {

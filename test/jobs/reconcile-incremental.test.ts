@@ -1,35 +1,29 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { Simulator, SimulatorOptions } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
 import type { RunKind } from '../../src/domain/runs.ts';
 import { runSync, type SyncSummary } from '../../src/jobs/sync-run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { expectCopyMatches } from '../helpers/stored.ts';
+import { useSimulator, useTestDatabase } from '../helpers/use.ts';
 
 const KEY = 'sk_reconcile_3c4d5e6f7a8b9c0d';
 const WS = 'recon';
 
-let database: TestDatabase;
+const database = useTestDatabase();
+const simulators = useSimulator({ apiKeys: [KEY], items: 1000 });
 let simulator: Simulator;
 let config: Config;
 
 async function start(options: SimulatorOptions = {}, overrides: Partial<Config> = {}): Promise<void> {
-  simulator = await startSimulator({ apiKeys: [KEY], items: 1000, ...options });
+  simulator = await simulators.start(options);
   config = testConfig({ baseUrl: simulator.url, pageSize: 100, ...overrides });
 }
 const run = (kind: RunKind): Promise<SyncSummary> => runSync({ config, database, log: silentLogger }, { workspace: WS, apiKey: KEY, kind });
 const deletedIds = async () =>
   (await database.sql<{ id: string }[]>`select id from batch_calls where deleted_at is not null order by id`).map((r) => r.id);
 
-beforeEach(async () => {
-  database = await createTestDatabase();
-});
-afterEach(async () => {
-  await simulator?.close();
-  await database.drop();
-});
 
 describe('reconciliation', () => {
   it('marks exactly the jobs the API no longer lists, and undeletes the ones that came back', async () => {

@@ -1,11 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type MutationSpec, type Simulator } from '../../src/simulator/index.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MutationSpec } from '../../src/simulator/index.ts';
 import type { RunKind } from '../../src/domain/runs.ts';
 import { runSync } from '../../src/jobs/sync-run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { cliChildren } from '../helpers/cli-children.ts';
 import { testConfig } from '../helpers/config.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { useSimulator, useTestDatabase } from '../helpers/use.ts';
 import { startPrivateDatabase } from '../helpers/private-database.ts';
 import { resumable, runProgress } from '../helpers/run-progress.ts';
 import { expectCopyMatches } from '../helpers/stored.ts';
@@ -25,21 +25,14 @@ afterEach(async () => {
   cleanups.length = 0;
 });
 
-async function simulator(options: Parameters<typeof startSimulator>[0]): Promise<Simulator> {
-  const sim = await startSimulator(options);
-  cleanups.push(() => sim.close());
-  return sim;
-}
+/** Simulators, each closed after its test. */
+const { start: simulator } = useSimulator();
 
 const FAULTS = { faultRate: 0.3, hangMs: 5_000, retryAfterSeconds: 1, drift: { unknownFieldRate: 0.03, unknownEnumRate: 0.01 } };
 const CLIENT = { pageSize: 200, timeoutMs: 250, maxAttempts: 15 };
 
 describe('fault soak', () => {
-  let database: TestDatabase;
-  beforeEach(async () => {
-    database = await createTestDatabase();
-    cleanups.push(() => database.drop());
-  });
+  const database = useTestDatabase();
 
   it(`stays exact through ${SECONDS}s of syncs under a 30% fault rate with the API changing between runs`, { timeout: (SECONDS + 60) * 1000 }, async () => {
     const sim = await simulator({ apiKeys: [KEY], items: 2_000, ...FAULTS });

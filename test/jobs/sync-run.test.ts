@@ -1,23 +1,24 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { Simulator, SimulatorOptions } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/connection.ts';
 import { runSync, type SyncSummary } from '../../src/jobs/sync-run.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { captureLogs } from '../helpers/logs.ts';
 import { dumpTables, expectCopyMatches, storedVersions } from '../helpers/stored.ts';
+import { useSimulator, useTestDatabase } from '../helpers/use.ts';
 
 const KEY = 'sk_live_test_5f2b8c9d0e1a4b7c';
 const WS = 'test';
 
-let database: TestDatabase;
+const database = useTestDatabase();
+const simulators = useSimulator({ apiKeys: [KEY], forbiddenKeys: ['sk_forbidden'], items: 1234 });
 let simulator: Simulator;
 let config: Config;
 
 async function start(options: SimulatorOptions = {}, overrides: Partial<Config> = {}): Promise<void> {
-  simulator = await startSimulator({ apiKeys: [KEY], forbiddenKeys: ['sk_forbidden'], items: 1234, ...options });
+  simulator = await simulators.start(options);
   config = testConfig({ baseUrl: simulator.url, pageSize: 100, ...overrides });
 }
 
@@ -31,14 +32,6 @@ async function runRow(runId?: number) {
     : await database.sql`select * from sync_runs where id = ${runId}`;
   return rows[0]!;
 }
-
-beforeEach(async () => {
-  database = await createTestDatabase();
-});
-afterEach(async () => {
-  await simulator?.close();
-  await database.drop();
-});
 
 describe('runSync', () => {
   it('walks to the last page and stores every job with exact field mapping', async () => {

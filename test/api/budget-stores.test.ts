@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import type { BudgetLimit } from '../../src/api/budget/admission.ts';
+import { createBudget } from '../../src/api/budget/budget.ts';
+import { createPostgresStore } from '../../src/api/budget/postgres-store.ts';
+import { createRedisStore } from '../../src/api/budget/redis-store.ts';
+import type { BudgetStore } from '../../src/api/budget/store.ts';
+import { keyFingerprint } from '../../src/api/key-fingerprint.ts';
+import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
+import { captureLogs } from '../helpers/logs.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { walkWithBudget } from './budget-walk.ts';
+
+/** Small windows so that a test spends seconds: the rule is the same at 100/min and 1000/h. */
+const LIMITS: BudgetLimit[] = [
+  { points: 20, windowMs: 2000 },
+  { points: 50, windowMs: 10_000 },
+];
+const SIM_LIMITS = { perMinute: 20, minuteMs: 2000, perHour: 50, hourMs: 10_000 };
+const MARGIN = 100;
+const API_KEY = 'sk_budget_stores_1f2e3d4c5b6a';
+const KEY = keyFingerprint(API_KEY);
+
+let database: TestDatabase | undefined;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A store of its own connection, as a separate process would have: all of them on one test-unique prefix/schema. */
+type Opener = () => Promise<BudgetStore>;
+
+function redisStores(): Opener {
+  const prefix = `tb${randomBytes(5).toString('hex')}`;
+  cleanups.push(async () => {
+    const redis = new Redis(process.env.REDIS_URL!);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+  return async () => {
+    const redis = new Redis(process.env.REDIS_URL!);
+    cleanups.push(async () => redis.quit());
+    return createRedisStore(redis, prefix);
+  };
+}
+
+function postgresStores(): Opener {
+  const schema = `budget_${randomBytes(5).toString('hex')}`;
+  return async () => {
+    const pool = new pg.Pool({ connectionString: database!.url, max: 2 });
+    cleanups.push(() => pool.end());
+    return createPostgresStore(pool, schema);
+  };
+}
+
+async function simulator(options: Parameters<typeof startSimulator>[0]): Promise<Simulator> {
+  const sim = await startSimulator({ apiKeys: [API_KEY], ...options });
+  cleanups.push(() => sim.close());
+  return sim;
+}
+
+describe.each([
+  ['redis', redisStores],
+  ['postgres', postgresStores],
+] as const)('%s store', (_name, stores) => {
+  it('admits a whole burst up to the limit without waiting, then names the limit and the exact wait', async () => {
+    const open = stores();
+    const [a, b] = [await open(), await open()];
+    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).take(KEY, LIMITS, MARGIN)));
+    expect(verdicts.every((v) => v.ok)).toBe(true);
+    const refused = await a.take(KEY, LIMITS, MARGIN);
+    expect(refused).toMatchObject({ ok: false, limit: '20/2s' });
+    expect(refused.ok || (refused.waitMs > 1500 && refused.waitMs <= 2100)).toBe(true);
+    // Another key is untouched; remaining() reads the store.
+    expect(await b.take('other-key', LIMITS, MARGIN)).toEqual({ ok: true });
+    const budget = createBudget(b, KEY, LIMITS, { marginMs: MARGIN });
+    expect(await budget.remaining!()).toEqual([
+      { window: '20/2s', remaining: 0 },
+      { window: '50/10s', remaining: 30 },
+    ]);
+  });
+
+  it('three budgets on one key walk 45 pages under the enforcing simulator with no 429, as fast as the limits allow', async () => {
+    const sim = await simulator({ items: 45, rateLimit: SIM_LIMITS });
+    const open = stores();
+    const budgets = await Promise.all([open(), open(), open()].map(async (s) => createBudget(await s, KEY, LIMITS, { marginMs: MARGIN })));
+    // Three walkers of one workspace each (15 pages of 1 item); their requests interleave on the key.
+    const walks = await Promise.all(budgets.map((budget) => walkWithBudget({ baseUrl: sim.url, apiKey: API_KEY, budget, pageSize: 3 })));
+    expect(walks.map((w) => w.pages)).toEqual([15, 15, 15]);
+    expect(sim.stats.byStatus).toEqual({ '200': 45 });
+    // Fastest schedule: 20 at once, 20 after 2.1 s, the last 5 after 4.2 s.
+    const span = Math.max(...sim.stats.requestTimes) - Math.min(...sim.stats.requestTimes);
+    expect(span).toBeGreaterThanOrEqual(4200 - 50);
+    expect(span).toBeLessThan(4200 * 1.25);
+    expect(walks.flatMap((w) => w.waits).every((w) => w.limit === '20/2s' || w.limit === '50/10s')).toBe(true);
+  });
+
+  it('a 429 blocks every budget on the key until its Retry-After', async () => {
+    const sim = await simulator({ items: 10, rateLimit: { perMinute: 3, minuteMs: 2000, perHour: 100 } });
+    const get = () => fetch(`${sim.url}/v1/voiceai/batch-calling/workspace`, { headers: { 'x-api-key': API_KEY } });
+    // Someone outside the budget spends the key, and one of our requests meets the 429.
+    for (let i = 0; i < 3; i++) expect((await get()).status).toBe(200);
+    const limited = await get();
+    expect(limited.status).toBe(429);
+    const open = stores();
+    const mine = createBudget(await open(), KEY, LIMITS, { marginMs: MARGIN });
+    const other = createBudget(await open(), KEY, LIMITS, { marginMs: MARGIN });
+    await mine.learn!({ status: limited.status, headers: limited.headers, at: Date.now() });
+    expect((await other.remaining!()).every((w) => w.remaining === 0)).toBe(true);
+    // Another process's walk waits out the Retry-After instead of meeting a second 429.
+    const { log, lines } = captureLogs('info');
+    const walk = await walkWithBudget({ baseUrl: sim.url, apiKey: API_KEY, budget: other, pageSize: 10, log });
+    expect(walk.byStatus).toEqual({ '200': 1 });
+    expect(walk.waits.map((w) => w.limit)).toEqual(['API Retry-After']);
+    expect(walk.budgetWaitMs).toBeGreaterThan(500);
+    expect(lines.join('\n')).not.toContain(API_KEY);
+  });
+
+  it('learns from RateLimit headers: remaining 0 waits for the reset instead of meeting a 429', async () => {
+    const sim = await simulator({ items: 8, rateLimit: { perMinute: 5, minuteMs: 2000, perHour: 100, headers: true } });
+    const open = stores();
+    // Generous limits of our own: only the headers can keep this walk from a 429.
+    const budget = createBudget(await open(), KEY, [{ points: 1000, windowMs: 60_000 }], { marginMs: MARGIN });
+    const walk = await walkWithBudget({ baseUrl: sim.url, apiKey: API_KEY, budget, pageSize: 1 });
+    expect(walk.pages).toBe(8);
+    expect(sim.stats.byStatus).toEqual({ '200': 8 });
+    expect(walk.waits.map((w) => w.limit)).toContain('API RateLimit headers');
+  });
+});
