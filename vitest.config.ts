@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { testRedisUrl } from './test/helpers/urls.ts';
 
 export default defineConfig({
   test: {
@@ -8,5 +9,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Every test file sees the Redis that global setup checked, including when REDIS_URL was unset.
+    env: { REDIS_URL: testRedisUrl() },
   },
 });

@@ -3,7 +3,9 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { runMigrations } from '../src/db/migrate.ts';
 import { silentLogger } from '../src/log.ts';
-import { databaseUrl } from './helpers/urls.ts';
+import { pingRedis } from '../src/util/ping-redis.ts';
+import { redactUrl } from '../src/util/redact-url.ts';
+import { databaseUrl, testRedisUrl } from './helpers/urls.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,6 +22,7 @@ declare module 'vitest' {
  * DATABASE_URL when set (CI), else an embedded Postgres.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  await checkRedis();
   let adminUrl = process.env.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | undefined;
   if (!adminUrl) {
@@ -48,6 +51,28 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await admin.end();
     await stopEmbedded?.();
   };
+}
+
+/**
+ * The queue tests all need Redis: without this, each of them would fail on
+ * its own after a connection timeout, burying the cause under a hundred stacks.
+ */
+async function checkRedis(): Promise<void> {
+  const url = testRedisUrl();
+  if (url === '') {
+    process.stdout.write('REDIS_URL=none: queue tests run on the Postgres backend only\n');
+    return;
+  }
+  try {
+    await pingRedis(url, 3_000);
+  } catch (error) {
+    const how = process.env.REDIS_URL
+      ? 'start it, or point REDIS_URL at a running Redis'
+      : `start one with "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''", or set REDIS_URL (REDIS_URL=none leaves Redis out)`;
+    process.stderr.write(`Redis does not answer at ${redactUrl(url)} (${(error as Error).message || (error as Error).name}): ${how}\n`);
+    // Not a throw: vitest 4 reports a throwing global setup as "No test files found" and still exits 0.
+    process.exit(1);
+  }
 }
 
 function isAlive(pid: number): boolean {

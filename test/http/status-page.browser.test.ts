@@ -1,29 +1,28 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/chromium.ts';
 import { enqueueRun } from '../../src/jobs/schedules.ts';
 import { BACKENDS } from '../helpers/queue.ts';
 import { BOARD, startHttpEnv, type HttpEnv } from './fixture.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
 const PHONE = { width: 390, height: 844 };
 
 let launched: Browser | undefined;
+let launchFailure: unknown;
 
 /** A missing browser fails each test that needs it (a throwing beforeAll would report them as skipped). */
 function browser(): Browser {
-  if (launched === undefined) throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (the browser tests need it)`);
+  if (launched === undefined) throw launchFailure;
   return launched;
 }
 
 beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
-  if (!existsSync(CHROMIUM)) return;
-  launched = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  launched = await launchChromium().catch((error: unknown) => {
+    launchFailure = error;
+    return undefined;
   });
 });
 afterAll(async () => {
