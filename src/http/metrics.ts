@@ -41,7 +41,8 @@ const DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
  */
 export function createMetrics(sources: MetricsSources): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'threetone_sync_' });
+  // Standard names (process_*, nodejs_*), so community Node.js dashboards and alerts work unchanged.
+  collectDefaultMetrics({ register: registry });
   const observeRun = runCollectors(registry);
   storeGauges(registry, snapshotReader(sources));
   const observeBudgetWait = budgetCollectors(registry, sources);

@@ -78,7 +78,7 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
 
     expect(sample(text, 'threetone_metrics_source_up', { source: 'queue' })).toBe(1);
     expect(sample(text, 'threetone_metrics_source_up', { source: 'postgres' })).toBe(1);
-    expect(sample(text, 'threetone_sync_process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(text).not.toContain(env.config.workspaces[0]!.apiKey);
   });
 
