@@ -111,4 +111,19 @@ describe('threetone-sync CLI', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: cannot reach Postgres at postgres:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:1\/nowhere: .*; check DATABASE_URL\n$/);
   });
+
+  it('exits 2 naming DATABASE_URL when its database or role does not exist (configuration, not an outage)', async () => {
+    const noDatabase = await cli(['sync'], { ...env, DATABASE_URL: database.url.replace(/\/[^/]+$/, '/no_such_database'), LOG_LEVEL: 'silent' });
+    expect(noDatabase.code).toBe(2);
+    expect(noDatabase.stderr).toMatch(/^config: cannot reach Postgres at .*\/no_such_database: database "no_such_database" does not exist; check DATABASE_URL\n$/);
+    const noRole = await cli(['sync'], { ...env, DATABASE_URL: database.url.replace('postgres://postgres@', 'postgres://no_such_role@'), LOG_LEVEL: 'silent' });
+    expect(noRole.code).toBe(2);
+    expect(noRole.stderr).toMatch(/^config: cannot reach Postgres at .*: role "no_such_role" does not exist; check DATABASE_URL\n$/);
+  });
+
+  it('names the host and THREETONE_BASE_URL when the API cannot be reached', async () => {
+    const result = await cli(['sync'], { ...env, THREETONE_BASE_URL: 'http://127.0.0.1:1', THREETONE_ALLOW_INSECURE_HTTP: 'true', THREETONE_MAX_ATTEMPTS: '1', LOG_LEVEL: 'silent' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: cli: cannot reach the API at 127\.0\.0\.1:1( \(\w+\))?; check THREETONE_BASE_URL \(gave up after 1 attempt\)\n$/);
+  });
 });

@@ -1,6 +1,8 @@
 import postgres from 'postgres';
 import { loadConfig, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { ConfigError } from '../errors/ConfigError.ts';
+import { findPostgresError } from '../errors/describe-error.ts';
 import { redactUrl } from '../util/redact-url.ts';
 
 /**
@@ -77,7 +79,10 @@ export async function openDatabase(config: DatabaseConfig, log: Logger, options:
     });
     cleanups.push(() => reads.end({ timeout: 5 }));
     await sql`select 1`.catch((cause: unknown) => {
-      throw new Error(`cannot reach Postgres at ${redactUrl(url)}: ${(cause as Error).message}; check DATABASE_URL`, { cause });
+      const problem = `cannot reach Postgres at ${redactUrl(url)}: ${(cause as Error).message}; check DATABASE_URL`;
+      // A database or role that does not exist is configuration, not an outage: exit code 2, and retrying cannot help.
+      if (CONFIG_SQLSTATES.has(findPostgresError(cause)?.code ?? '')) throw new ConfigError([problem]);
+      throw new Error(problem, { cause });
     });
     return { sql, reads, url, close };
   } catch (error) {
@@ -85,6 +90,9 @@ export async function openDatabase(config: DatabaseConfig, log: Logger, options:
     throw error;
   }
 }
+
+/** invalid_catalog_name (no such database), invalid_authorization_specification (no such role, not allowed), invalid_password. */
+const CONFIG_SQLSTATES = new Set(['3D000', '28000', '28P01']);
 
 function once(fn: () => Promise<void>): () => Promise<void> {
   let done: Promise<void> | undefined;

@@ -6,8 +6,18 @@ export class ApiNetworkError extends ApiError {
 
   constructor(req: { method: string; url: string; status?: number }, timedOut: boolean, cause: unknown) {
     const code = networkCode(cause);
-    super(timedOut ? 'API request timed out' : `API connection failed${code ? ` (${code})` : ''}`, req, { cause });
+    // The host, not the whole URL: enough to spot a wrong THREETONE_BASE_URL, and a network error is mostly that or an outage.
+    const host = hostOf(req.url);
+    super(timedOut ? `API request to ${host} timed out` : `cannot reach the API at ${host}${code ? ` (${code})` : ''}; check THREETONE_BASE_URL`, req, { cause });
     this.timedOut = timedOut;
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'an invalid URL';
   }
 }
 
