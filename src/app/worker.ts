@@ -5,6 +5,7 @@ import { createMetrics, type Metrics } from '../http/metrics.ts';
 import { createReadiness } from '../http/readiness.ts';
 import { startHttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
+import { formatDuration } from '../util/duration.ts';
 import { createProcessor } from '../jobs/process-job.ts';
 import { checkRedis, openQueueStore, type SyncQueue, type SyncWorker } from '../jobs/queue.ts';
 import { registerSchedules } from '../jobs/schedules.ts';
@@ -62,6 +63,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     // so /readyz reports the drain.
     metrics = createMetrics({ database, queue, log, budgets });
     let schedulesRegistered = false;
+    let httpUrl: string | undefined;
     if (config.http.port !== 0) {
       const http = await startHttpServer({
         config,
@@ -72,6 +74,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
         ready: createReadiness({ database, redisUrl: config.redisUrl, schedulesRegistered: () => schedulesRegistered && !closing }),
       });
       cleanups.push(() => http.close());
+      httpUrl = http.url;
     }
 
     await registerSchedules(queue, config, workspaces, log);
@@ -89,7 +92,12 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     cleanups.push(() => worker.close());
     await worker.waitUntilReady();
 
-    log.info({ backend: store.kind, concurrency: config.worker.concurrency, workspaces: workspaces.length }, 'worker started');
+    const { syncEveryMs, reconcileCron, reconcileTz, concurrency } = config.worker;
+    const schedules = `incremental sync every ${formatDuration(syncEveryMs)}, reconcile at "${reconcileCron}" (${reconcileTz})`;
+    log.info(
+      { backend: store.kind, http: httpUrl ?? null, concurrency, workspaces: workspaces.map((w) => w.name), syncEveryMs, reconcileCron, reconcileTz },
+      `worker started: queue on ${store.kind}, HTTP ${httpUrl ?? 'off'}, ${workspaces.length} workspace(s), ${schedules}`,
+    );
     return { backend: store.kind, queue, worker, database, close };
   } catch (error) {
     await close();

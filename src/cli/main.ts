@@ -9,6 +9,7 @@ import { latestRuns } from '../db/runs/latest-runs.ts';
 import { formatTable } from '../util/table.ts';
 import { EXIT_INTERRUPTED, runHere, type RunHereResult } from './run-here.ts';
 import { parseDuration } from '../util/duration.ts';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 
 // The worker (BullMQ, HTTP, Bull Board, metrics), the simulator, the demo and the report are imported
@@ -35,11 +36,14 @@ function parseSince(value: string): number {
   return ms;
 }
 
-/** Config and logger for a command; opened lazily so `--help` works without any environment. */
-function setup(): { config: Config; log: Logger } {
+/**
+ * Config and logger for a command; opened lazily so `--help` works without any environment. `progress`: the
+ * command draws a progress line and a summary table on a terminal, which replace its info lines there
+ * (LOG_LEVEL=debug still shows everything).
+ */
+function setup(options: { progress?: boolean } = {}): { config: Config; log: Logger } {
   const config = loadConfig();
-  // On a terminal, the progress line and the summary table replace the info lines; LOG_LEVEL=debug still shows everything.
-  const level = process.stderr.isTTY && config.logLevel === 'info' ? 'warn' : config.logLevel;
+  const level = options.progress && process.stderr.isTTY && config.logLevel === 'info' ? 'warn' : config.logLevel;
   return { config, log: createLogger({ level }) };
 }
 
@@ -54,6 +58,7 @@ async function withDatabase<T>(config: Config, log: Logger, fn: (database: Datab
 
 function buildProgram(): Command {
   const program = new Command('threetone-sync')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .description('Keeps a Postgres copy of a Threetone workspace\'s batch-calling jobs, with every version they went through.')
     .showHelpAfterError()
     // Usage errors reach main() like any other, so they get exit code 2.
@@ -66,8 +71,8 @@ function buildProgram(): Command {
     .action(async () => {
       const { config, log } = setup();
       await withDatabase(config, log, async (database) => {
-        await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log });
-        log.info('migrations applied');
+        const { applied, total } = await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log });
+        process.stdout.write(applied.length > 0 ? `applied ${applied.length} of ${total} migrations: ${applied.join(', ')}\n` : `database schema up to date (${total} migrations)\n`);
       });
     });
 
@@ -79,7 +84,7 @@ function buildProgram(): Command {
     .option('--enqueue', 'do not sync here: add a one-off job for a running worker to pick up (incremental unless --full)')
     .option('--full', 'with --enqueue: ask for a walk of every page')
     .action(async (opts: { workspace?: string; incremental?: boolean; enqueue?: boolean; full?: boolean }) => {
-      const { config, log } = setup();
+      const { config, log } = setup({ progress: true });
       const workspaces = opts.workspace ? [findWorkspace(config, opts.workspace)] : requireWorkspaces(config);
       await withDatabase(config, log, async (database) => {
         if (opts.enqueue) {
@@ -108,7 +113,7 @@ function buildProgram(): Command {
     .option('--workspace <name>', 'only this workspace (default: every configured one)')
     .option('--allow-mass-delete', 'confirm, for this run only, marking more than RECONCILE_MAX_DELETE_RATIO of the live jobs deleted (or all of them, if the API lists none)')
     .action(async (opts: { workspace?: string; allowMassDelete?: boolean }) => {
-      const { config, log } = setup();
+      const { config, log } = setup({ progress: true });
       const workspaces = opts.workspace ? [findWorkspace(config, opts.workspace)] : requireWorkspaces(config);
       await withDatabase(config, log, async (database) => {
         const result = await runHere(config, log, database, workspaces, { kind: 'reconcile', allowMassDelete: opts.allowMassDelete === true });
@@ -160,7 +165,7 @@ function buildProgram(): Command {
   program
     .command('report')
     .description('write a self-contained HTML page with charts: jobs per day by status, finish rate per agent, sync freshness')
-    .option('--since <duration>', 'jobs created within this period (e.g. 7d, 30d, 12h)', parseSince, parseDuration('30d'))
+    .addOption(new Option('--since <duration>', 'jobs created within this period (e.g. 7d, 30d, 12h)').argParser(parseSince).default(parseDuration('30d'), '30d'))
     .option('--out <file>', 'where to write the page', 'report.html')
     .action(async (opts: { since: number; out: string }) => {
       const { config, log } = setup();
@@ -228,8 +233,26 @@ function finish({ summaries, failures, interrupted }: RunHereResult): void {
   else if (failures.length > 0) process.exitCode = EXIT_FAILED;
 }
 
+/** The version in package.json, which sits two folders up from both src/cli/main.ts and dist/cli/main.js. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * Settings from a `.env` in the working folder, when there is one; variables
+ * already set in the environment win (process.loadEnvFile never overrides).
+ */
+function loadDotEnv(): void {
+  try {
+    process.loadEnvFile('.env');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError([`.env: ${describeError(error)}`]);
+  }
+}
+
 async function main(): Promise<void> {
   try {
+    loadDotEnv();
     await buildProgram().parseAsync(process.argv);
   } catch (error) {
     if (error instanceof CommanderError) {

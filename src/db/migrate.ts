@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
@@ -27,7 +28,7 @@ export interface MigrateOptions {
  * process stuck while holding the lock makes the others fail, naming it,
  * instead of hanging at start forever.
  */
-export async function runMigrations(database: Pick<Database, 'url'>, options: MigrateOptions = {}): Promise<void> {
+export async function runMigrations(database: Pick<Database, 'url'>, options: MigrateOptions = {}): Promise<MigrationResult> {
   const lockTimeoutMs = options.lockTimeoutMs ?? loadConfig({}).pg.migrationLockTimeoutMs;
   // A one-connection client of its own, not a reserved pool connection (see workspace-lock.ts). The
   // migration runs on it too: the pool's statement_timeout would cut a long index build, while
@@ -53,11 +54,37 @@ export async function runMigrations(database: Pick<Database, 'url'>, options: Mi
         });
       }
     }
+    const before = await appliedCount(session);
     await migrate(drizzle({ client: session }), { migrationsFolder: MIGRATIONS_FOLDER });
+    const tags = await migrationTags();
+    const result = { applied: tags.slice(before, await appliedCount(session)), total: tags.length };
+    if (result.applied.length > 0) options.log?.info({ applied: result.applied }, `applied ${result.applied.length} migration(s): ${result.applied.join(', ')}`);
+    else options.log?.info({ total: result.total }, `database schema up to date (${result.total} migrations)`);
+    return result;
   } finally {
     // Ending the session releases the lock.
     await session.end({ timeout: 5 });
   }
+}
+
+export interface MigrationResult {
+  /** Tags of the migrations this call applied, in order (e.g. 0005_analytics_at_scale). */
+  applied: string[];
+  /** Migrations the release ships. */
+  total: number;
+}
+
+/** Rows in drizzle's own ledger: it applies the journal's entries in order, one row each. */
+async function appliedCount(session: postgres.Sql): Promise<number> {
+  const [ledger] = await session<{ exists: boolean }[]>`select pg_catalog.to_regclass('drizzle.__drizzle_migrations') is not null as exists`;
+  if (!ledger?.exists) return 0;
+  const [row] = await session<{ n: number }[]>`select pg_catalog.count(*)::int as n from drizzle.__drizzle_migrations`;
+  return row?.n ?? 0;
+}
+
+async function migrationTags(): Promise<string[]> {
+  const journal = JSON.parse(await readFile(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as { entries: { tag: string }[] };
+  return journal.entries.map((e) => e.tag);
 }
 
 /** SQLSTATE lock_not_available: lock_timeout ran out. */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
+import { ConfigError } from '../errors/ConfigError.ts';
 import type { SyncQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from './metrics.ts';
@@ -123,9 +124,15 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: NodeJS.ErrnoException) => {
+      // The usual cause: a second worker on the same machine with the default port.
+      if (error.code === 'EADDRINUSE') {
+        reject(new ConfigError([`HTTP_PORT ${port} on ${host} is already in use (another worker on this machine?): give each worker its own HTTP_PORT, or HTTP_PORT=0 to serve no HTTP`]));
+      } else reject(error);
+    };
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });

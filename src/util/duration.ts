@@ -6,3 +6,11 @@ export function parseDuration(text: string): number | undefined {
   if (!match) return undefined;
   return Number(match[1]) * UNITS[(match[2] ?? 'ms') as keyof typeof UNITS];
 }
+
+/** The largest unit that divides `ms` exactly: `5m`, `1h`, `90s`; the inverse of parseDuration. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms >= UNITS[unit] && ms % UNITS[unit] === 0) return `${ms / UNITS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -1,6 +1,12 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { databaseUrl } from '../helpers/urls.ts';
 import type { Simulator } from '../../src/simulator/index.ts';
 import { spawnCli, type Child } from '../helpers/child.ts';
 import { useSimulator, useTestDatabase } from '../helpers/use.ts';
@@ -23,15 +29,42 @@ function envFor(simulator: Simulator, extra: Record<string, string> = {}): Recor
 const run = async (id?: number) =>
   (await database.sql`select id::int, status, stop_reason, pages, requests, error from sync_runs ${id === undefined ? database.sql`` : database.sql`where id = ${id}`} order by id desc limit 1`)[0];
 
-/** The CLI on a pseudo-terminal (util-linux `script`), as an operator sees it; resolves with everything it drew. */
-function onTerminal(args: string[], env: Record<string, string>): Promise<{ code: number | null; screen: string }> {
-  const command = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
-  const child = spawn('script', ['-qefc', command, '/dev/null'], { env: { PATH: process.env.PATH ?? '', TERM: 'xterm', COLUMNS: '200', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** The CLI on a pseudo-terminal (util-linux `script`), as an operator sees it. */
+function terminal(args: string[], env: Record<string, string>, cwd?: string): { screen(): string; exited: Promise<number | null>; interrupt(): void } {
+  // exec: the CLI replaces script's shell, so Ctrl-C reaches it alone, as in an interactive terminal.
+  const command = `exec ${[process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ')}`;
+  const child = spawn('script', ['-qefc', command, '/dev/null'], {
+    env: { PATH: process.env.PATH ?? '', TERM: 'xterm', COLUMNS: '200', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+    ...(cwd ? { cwd } : {}),
+  });
   let screen = '';
   child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (screen += chunk.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, screen })));
+  // 'close', not 'exit': the last lines may still be in the pipe when the process exits.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  stopTerminals.push(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'));
+  // Ctrl-C typed on the terminal: the pty turns it into SIGINT for the program in the foreground.
+  return { screen: () => screen, exited, interrupt: () => child.stdin.end('\u0003') };
 }
+
+async function onTerminal(args: string[], env: Record<string, string>): Promise<{ code: number | null; screen: string }> {
+  const session = terminal(args, env);
+  const code = await session.exited;
+  return { code, screen: session.screen() };
+}
+
+const stopTerminals: (() => void)[] = [];
+afterEach(() => {
+  for (const stop of stopTerminals.splice(0)) {
+    try {
+      stop();
+    } catch {
+      // Already gone.
+    }
+  }
+});
 
 describe('the operator at a terminal', () => {
   it('Ctrl-C on sync: the page in flight commits, the run is interrupted (not failed), the CLI says where it stopped, exits 130, and the next sync resumes', async () => {
@@ -75,5 +108,71 @@ describe('the operator at a terminal', () => {
     expect(screen).toMatch(/\rops: page \d+ · \d+ items/);
     expect(screen).toMatch(/waiting \d+ s for the request budget \(20\/3s\)/);
     expect(simulator.stats.byStatus['429'] ?? 0).toBe(0);
+  });
+
+  it('the worker prints a start line (queue, HTTP, schedules) and a line per run on a terminal, and stops on Ctrl-C', async () => {
+    const simulator = await simulators.start({ items: 300 });
+    const session = terminal(['worker'], { ...envFor(simulator), LOG_LEVEL: 'info', HTTP_PORT: '0', SYNC_EVERY: '1h' });
+    await expect.poll(() => session.screen(), { timeout: 30_000, interval: 100 }).toMatch(/sync finished/);
+    expect(session.screen()).toMatch(/worker started: queue on postgres, HTTP off, 1 workspace\(s\), incremental sync every 1h, reconcile at "[^"]+" \([^)]+\)/);
+    session.interrupt();
+    expect(await session.exited, session.screen()).toBe(0);
+    expect(session.screen()).toMatch(/shut down cleanly/);
+  });
+
+  it('migrate says what it applied, or that the schema is up to date', async () => {
+    const admin = postgres(inject('pgAdminUrl'), { max: 1, onnotice: () => undefined });
+    const name = `threetone_t_${inject('testRunPid')}_migrate_${Date.now()}`;
+    await admin.unsafe(`CREATE DATABASE "${name}"`);
+    try {
+      const env = { DATABASE_URL: databaseUrl(inject('pgAdminUrl'), name), LOG_LEVEL: 'warn' };
+      const first = spawnCli(['migrate'], env);
+      expect(await first.exited).toBe(0);
+      expect(first.output()).toMatch(/^applied (\d+) of \1 migrations: 0000_init, 0001_reconciliation, .*\n$/);
+      const again = spawnCli(['migrate'], env);
+      expect(await again.exited).toBe(0);
+      expect(again.output()).toMatch(/^database schema up to date \(\d+ migrations\)\n$/);
+    } finally {
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+
+  it('a second worker on a busy HTTP port fails with one line naming HTTP_PORT and the fix', async () => {
+    const simulator = await simulators.start({ items: 10 });
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const child = spawnCli(['worker'], { ...envFor(simulator), HTTP_PORT: String(port), SYNC_EVERY: '1h' });
+      children.push(child);
+      expect(await child.exited).toBe(2);
+      expect(child.output()).toMatch(new RegExp(`^config: HTTP_PORT ${port} on 127\\.0\\.0\\.1 is already in use \\(another worker on this machine\\?\\): give each worker its own HTTP_PORT, or HTTP_PORT=0 to serve no HTTP$`, 'm'));
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('reads a .env in the working folder, the environment winning; --version and report --help tell the truth', async () => {
+    const simulator = await simulators.start({ items: 120 });
+    const folder = await mkdtemp(path.join(tmpdir(), 'threetone-dotenv-'));
+    try {
+      const settings = envFor(simulator);
+      await writeFile(path.join(folder, '.env'), `THREETONE_BASE_URL=${settings.THREETONE_BASE_URL}\nTHREETONE_API_KEY=${KEY}\nTHREETONE_WORKSPACE=from-dotenv\nTHREETONE_PAGE_SIZE=7\n`);
+      const child = spawn(process.execPath, [BIN, 'sync'], { cwd: folder, env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.url, THREETONE_PAGE_SIZE: '100', LOG_LEVEL: 'warn' } });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code).toBe(0);
+      // The workspace came from .env; the page size from the environment, which wins.
+      expect(await run()).toMatchObject({ status: 'succeeded', pages: 2 });
+      expect((await database.sql`select workspace from sync_runs`)[0]!.workspace).toBe('from-dotenv');
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+    const version = spawnCli(['--version'], {});
+    expect(await version.exited).toBe(0);
+    expect(version.output()).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const help = spawnCli(['report', '--help'], {});
+    expect(await help.exited).toBe(0);
+    expect(help.output()).toMatch(/\(default: 30d\)/);
   });
 });
