@@ -5,7 +5,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { getRequestListener } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { HttpConfig } from '../config.ts';
 import type { SyncQueue } from '../jobs/queue.ts';
 
@@ -51,8 +51,22 @@ function boardApp(queue: SyncQueue): Hono {
     serverAdapter,
     options: { uiConfig: { boardTitle: 'threetone-sync' } },
   });
-  return new Hono().route(BOARD_PATH, serverAdapter.registerPlugin());
+  return new Hono().use(selfContained).route(BOARD_PATH, serverAdapter.registerPlugin());
 }
+
+/**
+ * Bull Board's page links its fonts from Google's servers: an operator's
+ * browser would tell a third party each time it opens the dashboard, and a
+ * closed network waits on it. The link is dropped (the system font stands
+ * in) and a content security policy keeps every request on this server.
+ */
+const selfContained: MiddlewareHandler = async (c, next) => {
+  await next();
+  c.res.headers.set('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; img-src 'self' data:");
+  if (!c.res.headers.get('content-type')?.includes('text/html')) return;
+  const html = (await c.res.text()).replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, '');
+  c.res = new Response(html, { status: c.res.status, headers: c.res.headers });
+};
 
 /**
  * Compares SHA-256 digests with timingSafeEqual: equal lengths whatever was

@@ -106,7 +106,7 @@ function renderWorkspace(status: WorkspaceStatus, now: Date): string {
       : `<strong>${timeTag(status.lastSuccess)}</strong> <span class="age">(${escapeHtml(formatAge(now.getTime() - status.lastSuccess.getTime()))})</span>`;
   return `<section class="workspace">
 <h2>${escapeHtml(status.workspace)}</h2>${renderRefusal(status.refusedReconcile)}
-<p class="last ${health}">Last successful sync: ${last}</p>${(status.running ?? []).map(renderRunning).join('')}
+<p class="last ${health}">Last successful sync: ${last}</p>${renderFailing(status.runs, now)}${(status.running ?? []).map(renderRunning).join('')}
 ${renderChart(status.versionsPerDay)}
 ${renderRuns(status.runs)}
 </section>`;
@@ -117,6 +117,26 @@ function renderRefusal(refusal: ReconcileRefusal | null): string {
   if (refusal === null) return '';
   const why = refusal.error ?? 'reconciliation refused: it would have marked too many jobs deleted';
   return `\n<p class="warning" role="alert"><strong>Action needed:</strong> the reconciliation that finished ${timeTag(refusal.finishedAt)} marked no job deleted. <span class="reason">${escapeHtml(why)}</span></p>`;
+}
+
+/**
+ * Runs failing in a row, newest first (a run still going, or one interrupted by a shutdown, neither breaks
+ * nor extends the streak): since when, and how many.
+ */
+export function failingStreak(runs: RunRow[]): { since: Date; count: number; all: boolean } | null {
+  const finished = runs.filter((r) => r.status !== 'running' && r.status !== 'interrupted');
+  let count = 0;
+  while (count < finished.length && finished[count]!.status === 'failed') count++;
+  if (count === 0) return null;
+  return { since: parsePgTime(finished[count - 1]!.started_at), count, all: count === finished.length };
+}
+
+function renderFailing(runs: RunRow[], now: Date): string {
+  const streak = failingStreak(runs);
+  if (streak === null) return '';
+  const howMany = `${streak.all ? 'at least ' : ''}${streak.count} run${streak.count === 1 ? '' : 's'} in a row`;
+  return `
+<p class="failing" role="status"><strong>Failing</strong> since ${timeTag(streak.since)} <span class="age">(${escapeHtml(formatAge(now.getTime() - streak.since.getTime()))})</span>: ${howMany}</p>`;
 }
 
 /** A walk in progress: page N of about M, and when the budget lets it finish at the earliest. */
@@ -130,17 +150,28 @@ const RUN_COLUMNS = ['Started', 'Kind', 'Status', 'Duration', 'Pages', 'Items', 
 
 function renderRuns(runs: RunRow[]): string {
   if (runs.length === 0) return '<p class="empty">No runs recorded.</p>';
+  // An error repeated run after run is shown once, under its newest run, with how many runs it stood for.
+  const rows: string[] = [];
+  for (let i = 0; i < runs.length; i++) {
+    const run = runs[i]!;
+    let repeats = 1;
+    while (run.error !== null && runs[i + repeats]?.error === run.error) repeats++;
+    rows.push(renderRun(run, repeats));
+    for (let j = 1; j < repeats; j++) rows.push(renderRun(runs[i + j]!, 0));
+    i += repeats - 1;
+  }
   const head = RUN_COLUMNS.map((c) => `<th scope="col">${c}</th>`).join('');
   return `<div class="runs"><table>
 <caption>Last ${runs.length} run${runs.length === 1 ? '' : 's'}</caption>
 <thead><tr>${head}</tr></thead>
 <tbody>
-${runs.map(renderRun).join('\n')}
+${rows.join('\n')}
 </tbody>
 </table></div>`;
 }
 
-function renderRun(run: RunRow): string {
+/** `errorRuns`: how many runs (this one and the older ones after it) the error row stands for; 0: none. */
+function renderRun(run: RunRow, errorRuns: number): string {
   const started = parsePgTime(run.started_at);
   const finished = run.finished_at === null ? null : parsePgTime(run.finished_at);
   const values: string[] = [
@@ -151,12 +182,13 @@ function renderRun(run: RunRow): string {
     ...[run.pages, run.items_seen, run.versions_added, run.rejected, run.requests].map((n) => formatCount(n)),
   ];
   const cells = values.map((v, i) => `<td data-label="${RUN_COLUMNS[i]}">${v}</td>`).join('');
-  const error = run.error === null ? '' : `\n<tr class="error"><td colspan="${RUN_COLUMNS.length}">${escapeHtml(run.error)}</td></tr>`;
+  const times = errorRuns > 1 ? ` <span class="repeats">(×${errorRuns}: this run and the ${errorRuns - 1} older one${errorRuns === 2 ? '' : 's'} below)</span>` : '';
+  const error = run.error === null || errorRuns === 0 ? '' : `\n<tr class="error"><td colspan="${RUN_COLUMNS.length}">${escapeHtml(run.error)}${times}</td></tr>`;
   return `<tr class="run">${cells}</tr>${error}`;
 }
 
 function statusClass(status: string): string {
-  return status === 'succeeded' || status === 'failed' || status === 'running' ? status : 'other';
+  return status === 'succeeded' || status === 'failed' || status === 'running' || status === 'interrupted' ? status : 'other';
 }
 
 const CHART_WIDTH = 300;
@@ -214,7 +246,9 @@ header { border-bottom: 1px solid var(--line); }
 h1 { font-size: 1.3rem; margin: .8rem 0 .2rem; }
 header p { margin: 0 0 .8rem; color: var(--muted); }
 h2 { font-size: 1.15rem; margin: 1.5rem 0 .3rem; overflow-wrap: anywhere; }
-.last, .running { margin: 0 0 .8rem; }
+.last, .running, .failing { margin: 0 0 .8rem; }
+.failing strong { color: var(--bad); }
+.repeats { color: var(--muted); font-family: system-ui, sans-serif; }
 .running { color: var(--run); }
 .warning { margin: 0 0 .8rem; padding: .5rem .7rem; border: 1px solid var(--bad); border-left-width: 4px; border-radius: 4px; overflow-wrap: anywhere; }
 .warning strong { color: var(--bad); }

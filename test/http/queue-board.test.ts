@@ -33,6 +33,9 @@ describe.each(BACKENDS)('/queues on %s', (backend) => {
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('threetone-sync');
+    // Nothing is fetched from another host: no font link, and a policy that keeps the browser on this server.
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(page.headers.get('content-security-policy')).toMatch(/^default-src 'self'/);
     // The UI's own bundle, served from @bull-board/ui by the static route.
     const base = /<base href="([^"]+)"/.exec(html)?.[1];
     const script = /src="(static\/js\/[^"]+\.js)"/.exec(html)?.[1];
