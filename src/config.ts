@@ -34,8 +34,8 @@ const optionalString = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 /** `1`/`true`/`yes` or `0`/`false`/`no`; unset is false. */
-const flagVar = optionalString.transform((v, ctx) => {
-  if (v === undefined) return false;
+const flagVar = (byDefault: boolean) => optionalString.transform((v, ctx) => {
+  if (v === undefined) return byDefault;
   if (/^(1|true|yes)$/i.test(v)) return true;
   if (/^(0|false|no)$/i.test(v)) return false;
   ctx.addIssue({ code: 'custom', message: `must be 1 or 0 (got "${v}")` });
@@ -139,7 +139,7 @@ const envSchema = z.object({
     (v) => (v ?? 'https://api.threetone.in').replace(/\/+$/, ''),
   ),
   /** Allows an http:// THREETONE_BASE_URL on a host that is not loopback (the API key would cross the network unencrypted). Default 0. */
-  THREETONE_ALLOW_INSECURE_HTTP: flagVar,
+  THREETONE_ALLOW_INSECURE_HTTP: flagVar(false),
   /** Label stored in every row's `workspace` column. Default `default`. */
   THREETONE_WORKSPACE: optionalString.pipe(workspaceName.optional()).transform((v) => v ?? 'default'),
   /** Items per request, 1..500. Default 500 (fewest requests). */
@@ -216,6 +216,12 @@ const envSchema = z.object({
   /** Data folder and port of the embedded Postgres. Defaults .data/postgres and 54329. */
   EMBEDDED_PG_DIR: optionalString.transform((v) => v ?? '.data/postgres'),
   EMBEDDED_PG_PORT: intVar(1024, 65535, 54329),
+  /**
+   * The worker applies migrations when it starts. Default 1. 0: it only checks that the schema is this release's and
+   * stops with one line if not, so it can run as a role that may not change the schema (sql/worker-runtime-role.sql),
+   * with `threetone-sync migrate` run by the owner at each upgrade.
+   */
+  MIGRATE_ON_START: flagVar(true),
   /** The worker's HTTP endpoint (/healthz, /readyz, /metrics, status page, /queues). Port 0 turns it off. Defaults 8080 on 127.0.0.1. */
   HTTP_PORT: intVar(0, 65535, 8080),
   HTTP_HOST: optionalString.transform((v) => v ?? '127.0.0.1'),
@@ -255,6 +261,8 @@ export interface WorkerConfig {
   queuePrefix: string;
   /** Postgres schema (Postgres backend). */
   queueSchema: string;
+  /** MIGRATE_ON_START. */
+  migrateOnStart: boolean;
 }
 
 export interface HttpConfig {
@@ -330,6 +338,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       queueName: e.QUEUE_NAME,
       queuePrefix: e.QUEUE_PREFIX,
       queueSchema: e.QUEUE_SCHEMA,
+      migrateOnStart: e.MIGRATE_ON_START,
     },
     http: {
       port: e.HTTP_PORT,

@@ -1,6 +1,6 @@
 import { requireWorkspaces, type Config } from '../config.ts';
 import { openDatabase, type Database } from '../db/connection.ts';
-import { runMigrations } from '../db/migrate.ts';
+import { requireCurrentSchema, runMigrations } from '../db/migrate.ts';
 import { createMetrics, type Metrics } from '../http/metrics.ts';
 import { createReadiness } from '../http/readiness.ts';
 import { startHttpServer } from '../http/server.ts';
@@ -46,7 +46,8 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     if (config.redisUrl) await checkRedis(config.redisUrl);
     const database = await openDatabase(config, log);
     cleanups.push(() => database.close());
-    await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log });
+    if (config.worker.migrateOnStart) await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log });
+    else await requireCurrentSchema(database);
 
     const store = openQueueStore(config, database.url);
     cleanups.push(() => store.close());

@@ -5,6 +5,7 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { loadConfig } from '../config.ts';
 import { findPostgresError } from '../errors/describe-error.ts';
+import { ConfigError } from '../errors/ConfigError.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from './connection.ts';
 
@@ -55,7 +56,13 @@ export async function runMigrations(database: Pick<Database, 'url'>, options: Mi
       }
     }
     const before = await appliedCount(session);
-    await migrate(drizzle({ client: session }), { migrationsFolder: MIGRATIONS_FOLDER });
+    await migrate(drizzle({ client: session }), { migrationsFolder: MIGRATIONS_FOLDER }).catch((error: unknown) => {
+      const pgError = findPostgresError(error);
+      if (pgError?.code !== INSUFFICIENT_PRIVILEGE) throw error;
+      throw new ConfigError([
+        `the role in DATABASE_URL may not change the schema (${pgError.message}): run "threetone-sync migrate" as the schema's owner, and set MIGRATE_ON_START=0 for processes that run as this role`,
+      ]);
+    });
     const tags = await migrationTags();
     const result = { applied: tags.slice(before, await appliedCount(session)), total: tags.length };
     if (result.applied.length > 0) options.log?.info({ applied: result.applied }, `applied ${result.applied.length} migration(s): ${result.applied.join(', ')}`);
@@ -65,6 +72,20 @@ export async function runMigrations(database: Pick<Database, 'url'>, options: Mi
     // Ending the session releases the lock.
     await session.end({ timeout: 5 });
   }
+}
+
+/**
+ * For a worker that does not migrate (MIGRATE_ON_START=0): the schema must be
+ * exactly this release's. Behind, its statements would meet missing columns;
+ * ahead, a newer release migrated and this one may write what it no longer
+ * expects. Either way it stops before writing anything, in one line.
+ */
+export async function requireCurrentSchema(database: Pick<Database, 'sql'>): Promise<void> {
+  const tags = await migrationTags();
+  const applied = await appliedCount(database.sql);
+  if (applied === tags.length) return;
+  const state = applied < tags.length ? `is behind this release (${applied} of ${tags.length} migrations applied)` : `is newer than this release (${applied} migrations applied, this release has ${tags.length})`;
+  throw new ConfigError([`the database schema ${state} and MIGRATE_ON_START=0: run "threetone-sync migrate" as the schema's owner, or deploy the matching release`]);
 }
 
 export interface MigrationResult {
@@ -86,6 +107,8 @@ async function migrationTags(): Promise<string[]> {
   const journal = JSON.parse(await readFile(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as { entries: { tag: string }[] };
   return journal.entries.map((e) => e.tag);
 }
+
+const INSUFFICIENT_PRIVILEGE = '42501';
 
 /** SQLSTATE lock_not_available: lock_timeout ran out. */
 const LOCK_NOT_AVAILABLE = '55P03';

@@ -9,11 +9,13 @@ import { silentLogger } from '../../src/log.ts';
 import { spawnCli, type Child } from '../helpers/child.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { expectCopyMatches } from '../helpers/stored.ts';
-import { databaseUrl } from '../helpers/urls.ts';
+import { deleteRedisKeys } from '../helpers/queue.ts';
+import { databaseUrl, testRedisUrl } from '../helpers/urls.ts';
 
 // The file deploy/postgres/initdb/ feeds to psql in the compose postgres container, executed here as it is there.
 const WORKER_ROLE_SQL = readFileSync(new URL('../../sql/worker-role.sql', import.meta.url), 'utf8');
 const BI_READER_SQL = readFileSync(new URL('../../sql/bi-reader-role.sql', import.meta.url), 'utf8');
+const RUNTIME_ROLE_SQL = readFileSync(new URL('../../sql/worker-runtime-role.sql', import.meta.url), 'utf8');
 
 const KEY = 'sk_worker_role_5e6f7a8b9c0d1e2f';
 const WS = 'roles';
@@ -190,7 +192,7 @@ describe('sql/worker-role.sql (the compose postgres init)', () => {
     const asRole = await openDatabase({ databaseUrl: roleUrl, embeddedPg: { dir: '', port: 0 } }, silentLogger, { max: 1 });
     try {
       await runMigrations(asRole);
-      await asRole.sql`insert into sync_runs (workspace, kind, status) values (${WS}, 'sync', 'succeeded')`;
+      await asRole.sql`insert into sync_runs (workspace, kind, status) values (${WS}, 'full', 'succeeded')`;
     } finally {
       await asRole.close();
     }
@@ -276,7 +278,7 @@ describe('sql/worker-role.sql (the compose postgres init)', () => {
     const asRole = await openDatabase({ databaseUrl: role.urlFor(database.url), embeddedPg: { dir: '', port: 0 } }, silentLogger, { max: 1 });
     cleanup(() => asRole.close());
     await runMigrations(asRole);
-    await asRole.sql`insert into sync_runs (workspace, kind, status) values (${WS}, 'sync', 'succeeded')`;
+    await asRole.sql`insert into sync_runs (workspace, kind, status) values (${WS}, 'full', 'succeeded')`;
     // What a later migration does, rolled back: only an owner may.
     const rollback = new Error('rollback');
     await expect(
@@ -287,5 +289,57 @@ describe('sql/worker-role.sql (the compose postgres init)', () => {
         throw rollback;
       }),
     ).rejects.toBe(rollback);
+  });
+});
+
+describe('sql/worker-runtime-role.sql (a worker that does not migrate)', () => {
+  it('runs the worker on Redis and syncs with MIGRATE_ON_START=0, changes no schema, and says what to do when it would have to', async () => {
+    const owner = uniqueRole();
+    const runtime = uniqueRole();
+    const url = await emptyDatabase();
+    await runWorkerRoleSql(url, owner);
+    const simulator = await startSimulator({ apiKeys: [KEY], items: 200 });
+    cleanup(() => simulator.close());
+    const prefix = `t${randomBytes(5).toString('hex')}`;
+    cleanup(() => deleteRedisKeys(prefix));
+    const env = {
+      THREETONE_BASE_URL: simulator.url,
+      THREETONE_API_KEY: KEY,
+      THREETONE_WORKSPACE: WS,
+      THREETONE_PAGE_SIZE: '100',
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: prefix,
+      HTTP_PORT: '0',
+      SYNC_EVERY: '1h',
+      LOG_LEVEL: 'warn',
+    };
+    // The owner migrates, as at every upgrade; then the runtime role gets its grants.
+    expect(await exitCode(spawnCli(['migrate'], { ...env, DATABASE_URL: owner.urlFor(url) }))).toBe(0);
+    const admin = client(url);
+    cleanup(() => admin.end());
+    await admin.unsafe(withPsqlVariables(RUNTIME_ROLE_SQL, { role: runtime.name, password: runtime.password }));
+
+    // Left to migrate on start, it stops with one line saying what to do instead.
+    const migrating = spawnCli(['worker'], { ...env, DATABASE_URL: runtime.urlFor(url) });
+    expect(await migrating.exited).toBe(2);
+    expect(migrating.output()).toMatch(/^config: the role in DATABASE_URL may not change the schema \(permission denied[^)]*\): run "threetone-sync migrate" as the schema's owner, and set MIGRATE_ON_START=0 for processes that run as this role$/m);
+
+    const worker = spawnCli(['worker'], { ...env, DATABASE_URL: runtime.urlFor(url), MIGRATE_ON_START: '0', LOG_LEVEL: 'info' });
+    cleanup(async () => {
+      if (worker.process.exitCode === null && worker.process.signalCode === null) worker.process.kill('SIGKILL');
+      await worker.exited;
+    });
+    const succeeded = async () => (await admin`select count(*)::int as n from sync_runs where status = 'succeeded'`)[0]!.n as number;
+    await expect.poll(succeeded, { timeout: 30_000, interval: 200 }).toBeGreaterThanOrEqual(1);
+    worker.process.kill('SIGTERM');
+    expect(await exitCode(worker)).toBe(0);
+    const [{ n }] = (await admin`select count(*)::int as n from batch_calls`) as unknown as [{ n: number }];
+    expect(n).toBe(200);
+
+    // A schema from another release: it refuses to start rather than write into it.
+    await admin`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-release', 0)`;
+    const mismatched = spawnCli(['worker'], { ...env, DATABASE_URL: runtime.urlFor(url), MIGRATE_ON_START: '0' });
+    expect(await mismatched.exited).toBe(2);
+    expect(mismatched.output()).toMatch(/^config: the database schema is newer than this release \(\d+ migrations applied, this release has \d+\) and MIGRATE_ON_START=0: run "threetone-sync migrate" as the schema's owner, or deploy the matching release$/m);
   });
 });
