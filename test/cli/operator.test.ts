@@ -175,4 +175,28 @@ describe('the operator at a terminal', () => {
     expect(await help.exited).toBe(0);
     expect(help.output()).toMatch(/\(default: 30d\)/);
   });
+
+  it('SIGTERM to a shell wrapper (as npx and npm start use) stops the worker under it too, cleanly', async () => {
+    const simulator = await simulators.start({ items: 100 });
+    const env = { ...envFor(simulator), HTTP_PORT: '0', SYNC_EVERY: '1h', LOG_LEVEL: 'info', PATH: process.env.PATH ?? '' };
+    // Not `exec`: the shell stays the worker's parent and, like dash under npx, does not pass SIGTERM on.
+    const shell = spawn('sh', ['-c', `'${process.execPath}' '${BIN}' worker; true`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    shell.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    shell.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await expect.poll(() => output, { timeout: 30_000, interval: 100 }).toMatch(/"msg":"worker started/);
+    const pid = Number(/"pid":(\d+)/.exec(output)![1]);
+    stopTerminals.push(() => process.kill(pid, 'SIGKILL'));
+    shell.kill('SIGTERM');
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await expect.poll(alive, { timeout: 15_000, interval: 100 }).toBe(false);
+    await expect.poll(() => output, { timeout: 5_000, interval: 50 }).toMatch(/"reason":"the parent process exited"[^\n]*"msg":"shutting down"[\s\S]*"msg":"shut down cleanly"/);
+  });
 });
