@@ -1,7 +1,7 @@
 import { requireWorkspaces, type Config } from '../config.ts';
 import { openDatabase, type Database } from '../db/connection.ts';
+import { openBudgetsAndMetrics } from './budgets-and-metrics.ts';
 import { requireCurrentSchema, runMigrations } from '../db/migrate.ts';
-import { createMetrics, type Metrics } from '../http/metrics.ts';
 import { createReadiness } from '../http/readiness.ts';
 import { startHttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
@@ -9,7 +9,6 @@ import { formatDuration } from '../util/duration.ts';
 import { createProcessor } from '../jobs/process-job.ts';
 import { checkRedis, openQueueStore, type SyncQueue, type SyncWorker } from '../jobs/queue.ts';
 import { registerSchedules } from '../jobs/schedules.ts';
-import { openSharedBudgets } from '../api/budget/open.ts';
 
 export interface WorkerHandle {
   backend: 'redis' | 'postgres';
@@ -55,14 +54,11 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     cleanups.push(() => queue.close());
     await queue.waitUntilReady();
 
-    // The budgets report each wait to the metrics, which read what is left of each budget: created together.
-    let metrics: Metrics | undefined;
-    const budgets = await openSharedBudgets(config, database.url, { onWaited: (key, ms) => metrics?.observeBudgetWait(key, ms) });
+    const { budgets, metrics } = await openBudgetsAndMetrics(config, database, queue, log);
     cleanups.push(() => budgets.close());
 
     // Up before the worker, so /healthz answers during start-up; closed after it (cleanups run in reverse),
     // so /readyz reports the drain.
-    metrics = createMetrics({ database, queue, log, budgets });
     let schedulesRegistered = false;
     let httpUrl: string | undefined;
     if (config.http.port !== 0) {

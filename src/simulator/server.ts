@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { BatchCallInput } from '../resources/batch-calls.ts';
+import { firstAfter } from '../util/sorted.ts';
 import { Dataset, type DriftOptions, type InvalidKind, type MutationResult, type MutationSpec, type SortKey } from './dataset.ts';
 import { ALL_FAULT_KINDS, applyFault, CursorSaboteur, FaultPlan, type CursorSabotageKind, type FaultKind } from './faults.ts';
 
@@ -446,14 +447,3 @@ class SlidingWindowLimiter {
   }
 }
 
-/** Index of the first timestamp strictly greater than `t` in an ascending list. */
-function firstAfter(sorted: number[], t: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}

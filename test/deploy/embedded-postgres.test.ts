@@ -1,6 +1,6 @@
 import { cpSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/free-port.ts';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,16 +12,6 @@ import { silentLogger } from '../../src/log.ts';
 const require = createRequire(import.meta.url);
 const EMBEDDED_TS = fileURLToPath(new URL('../../src/db/embedded.ts', import.meta.url));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {

@@ -1,13 +1,14 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
+import { cliEnv } from '../helpers/child.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { deleteRedisKeys } from '../helpers/queue.ts';
 import { expectCopyMatches } from '../helpers/stored.ts';
 
@@ -54,16 +55,6 @@ function healthcheck(): string[] {
 /** As root, the image's unprivileged user: `nobody` here (the image has `node`). Otherwise we already are one. */
 const UNPRIVILEGED = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'] : [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface Run {
   child: ChildProcess;
@@ -150,16 +141,7 @@ describe('the image runtime stage, rebuilt in a folder', () => {
   });
 
   it('migrates, syncs and runs the worker as an unprivileged user, with a working HEALTHCHECK', async () => {
-    const env = {
-      DATABASE_URL: database.url,
-      THREETONE_BASE_URL: simulator.url,
-      THREETONE_API_KEY: KEY,
-      THREETONE_WORKSPACE: WS,
-      THREETONE_PAGE_SIZE: '100',
-      THREETONE_REQUESTS_PER_MINUTE: '100000',
-      THREETONE_REQUESTS_PER_HOUR: '1000000',
-      LOG_LEVEL: 'warn',
-    };
+    const env = cliEnv({ databaseUrl: database.url, baseUrl: simulator.url, apiKey: KEY, workspace: WS });
     expect(imageEnv().NODE_OPTIONS).toMatch(/--max-old-space-size=\d+/);
 
     await succeeds(run(['node', 'dist/cli/main.js', 'migrate'], env));

@@ -6,7 +6,7 @@ import { startSimulator } from '../../src/simulator/index.ts';
 import { openDatabase } from '../../src/db/connection.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
 import { silentLogger } from '../../src/log.ts';
-import { spawnCli, type Child } from '../helpers/child.ts';
+import { cliEnv, spawnCli, type Child } from '../helpers/child.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { expectCopyMatches } from '../helpers/stored.ts';
 import { deleteRedisKeys } from '../helpers/queue.ts';
@@ -147,16 +147,7 @@ describe('sql/worker-role.sql (the compose postgres init)', () => {
     const roleUrl = role.urlFor(url);
     const simulator = await startSimulator({ apiKeys: [KEY], items: 300 });
     cleanup(() => simulator.close());
-    const env = {
-      DATABASE_URL: roleUrl,
-      THREETONE_BASE_URL: simulator.url,
-      THREETONE_API_KEY: KEY,
-      THREETONE_WORKSPACE: WS,
-      THREETONE_PAGE_SIZE: '100',
-      THREETONE_REQUESTS_PER_MINUTE: '100000',
-      THREETONE_REQUESTS_PER_HOUR: '1000000',
-      LOG_LEVEL: 'warn',
-    };
+    const env = cliEnv({ databaseUrl: roleUrl, baseUrl: simulator.url, apiKey: KEY, workspace: WS });
 
     // The compose `migrate` service.
     expect(await exitCode(spawnCli(['migrate'], env))).toBe(0);

@@ -22,3 +22,18 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { process: child, output: () => output, exited };
 }
+
+/** What a CLI child needs to sync `workspace` from a simulator into a database: 100 items a page, a budget that never makes it wait, warnings only. */
+export function cliEnv(target: { databaseUrl: string; baseUrl: string; apiKey: string; workspace: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: target.databaseUrl,
+    THREETONE_BASE_URL: target.baseUrl,
+    THREETONE_API_KEY: target.apiKey,
+    THREETONE_WORKSPACE: target.workspace,
+    THREETONE_PAGE_SIZE: '100',
+    THREETONE_REQUESTS_PER_MINUTE: '100000',
+    THREETONE_REQUESTS_PER_HOUR: '1000000',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
-import { openSharedBudgets } from '../../src/api/budget/open.ts';
-import { createMetrics, type Metrics } from '../../src/http/metrics.ts';
+import { openBudgetsAndMetrics } from '../../src/app/budgets-and-metrics.ts';
+import type { Metrics } from '../../src/http/metrics.ts';
 import { createReadiness } from '../../src/http/readiness.ts';
 import { startHttpServer, type HttpServer } from '../../src/http/server.ts';
 import { openQueueStore, type QueueStore, type SyncQueue } from '../../src/jobs/queue.ts';
@@ -65,11 +65,9 @@ export async function startHttpEnv(backend: Backend, options: HttpEnvOptions = {
     const queue = store.openQueue();
     cleanups.push(() => queue.close());
     await queue.waitUntilReady();
-    // Wired as the worker wires them: the budgets report waits to the metrics, which read what is left.
-    let metrics: Metrics | undefined;
-    const budgets = await openSharedBudgets(config, database.url, { onWaited: (key, ms) => metrics?.observeBudgetWait(key, ms) });
+    // Wired as the worker wires them.
+    const { budgets, metrics } = await openBudgetsAndMetrics(config, database, queue, silentLogger);
     cleanups.push(() => budgets.close());
-    metrics = createMetrics({ database, queue, log: silentLogger, budgets });
     const ready = createReadiness({
       database,
       redisUrl: options.readinessRedisUrl ?? config.redisUrl,
@@ -78,7 +76,7 @@ export async function startHttpEnv(backend: Backend, options: HttpEnvOptions = {
     const server = await startHttpServer({ config, log: silentLogger, database, queue, metrics, ready });
     cleanups.push(() => server.close());
     const sync = (workspace = 'alpha', apiKey = KEY) =>
-      runSync({ config, database, log: silentLogger, budget: budgets.forKey(apiKey), onFinish: metrics!.observeRun }, { workspace, apiKey, kind: 'full' });
+      runSync({ config, database, log: silentLogger, budget: budgets.forKey(apiKey), onFinish: metrics.observeRun }, { workspace, apiKey, kind: 'full' });
     return { backend, database, simulator, config, store, queue, metrics, server, sync, close };
   } catch (error) {
     await close();

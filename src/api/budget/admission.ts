@@ -1,3 +1,5 @@
+import { firstAfter } from '../../util/sorted.ts';
+
 /**
  * The budget's rule, as plain functions over a log of request times (ms, ascending): a request at `now` is admitted
  * when, for every limit, the requests already logged in the sliding window `(now - window - margin, now]` number fewer
@@ -31,17 +33,6 @@ export function limitLabel(limit: BudgetLimit): string {
   return `${points}/${windowMs}ms`;
 }
 
-/** Index of the first time strictly greater than `t` in an ascending list. */
-export function firstAfter(sorted: readonly number[], t: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /**
  * Whether a request may go at `now`; if not, how long until it may (assuming no other request is admitted meanwhile)

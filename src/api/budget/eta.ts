@@ -1,4 +1,5 @@
-import { firstAfter, limitLabel, type BudgetBlock, type BudgetLimit } from './admission.ts';
+import { firstAfter } from '../../util/sorted.ts';
+import { limitLabel, type BudgetBlock, type BudgetLimit } from './admission.ts';
 
 export interface WalkEtaInput {
   /** Requests still to make. */

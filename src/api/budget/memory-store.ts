@@ -1,4 +1,5 @@
-import { admit, horizon, firstAfter, type BudgetBlock } from './admission.ts';
+import { firstAfter } from '../../util/sorted.ts';
+import { admit, horizon, type BudgetBlock } from './admission.ts';
 import type { BudgetStore } from './store.ts';
 
 /** One process's budget: a log per key in memory. `now` is injectable for tests. */
