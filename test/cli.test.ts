@@ -51,19 +51,28 @@ describe('threetone-sync CLI', () => {
     const sync = await cli(['sync'], env);
     expect(sync.stderr).toBe('');
     expect(sync.code).toBe(0);
-    expect(sync.stdout).toMatch(/itemsSeen/);
-    expect(sync.stdout).toMatch(/\b700\b/);
+    // One naming style everywhere: the tables' snake_case.
+    expect(sync.stdout).toMatch(/^workspace\s+run_id\s+kind\s+status\s+stop_reason\s+pages\s+items_seen\s/);
+    expect(sync.stdout).toMatch(/\bcli\s+\d+\s+full\s+succeeded\s+end\s+2\s+700\b/);
     const status = await cli(['status', '--json'], env);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)[0]).toMatchObject({ workspace: 'cli', status: 'succeeded', items_seen: 700 });
+    const { runs, running } = JSON.parse(status.stdout) as { runs: Record<string, unknown>[]; running: unknown[] };
+    expect(runs[0]).toMatchObject({ workspace: 'cli', kind: 'full', status: 'succeeded', stop_reason: 'end', items_seen: 700 });
+    // ISO 8601 times, a duration and an age.
+    expect(runs[0]!.started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(runs[0]!.finished_at).toMatch(/Z$/);
+    expect(runs[0]!.duration_ms).toBeGreaterThan(0);
+    expect(runs[0]!.age_ms).toBeGreaterThanOrEqual(0);
+    expect(running).toEqual([]);
     const table = await cli(['status'], env);
-    expect(table.stdout).toMatch(/^workspace\s+id\s+kind\s+status/);
+    expect(table.stdout).toMatch(/^workspace\s+run_id\s+kind\s+status\s+stop_reason\s+started_at\s+duration\s+age\s/);
+    expect(table.stdout).toMatch(/\bcli\s+\d+\s+full\s+succeeded\s+end\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+[\d.]+ (ms|s)\s+less than a minute ago\s/);
   });
 
   it('reconciles and writes a self-contained HTML report', async () => {
     const reconcile = await cli(['reconcile'], env);
     expect(reconcile.code).toBe(0);
-    expect(reconcile.stdout).toMatch(/apiCount\s+storedCount\s+drift\s+deleted\s+undeleted/);
+    expect(reconcile.stdout).toMatch(/workspace\s+api_count\s+stored_count\s+drift\s+deleted\s+undeleted/);
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'report-')), 'report.html');
     const report = await cli(['report', '--since', '400d', '--out', out], env);
     expect(report.code).toBe(0);

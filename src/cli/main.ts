@@ -6,8 +6,10 @@ import { createLogger, type Logger } from '../log.ts';
 import { openDatabase, type Database } from '../db/connection.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { latestRuns } from '../db/runs/latest-runs.ts';
+import { runningWalks } from '../db/runs/running-walks.ts';
 import { formatTable } from '../util/table.ts';
 import { EXIT_INTERRUPTED, runHere, type RunHereResult } from './run-here.ts';
+import { readable, readableWalk, runLine, STATUS_COLUMNS, SUMMARY_COLUMNS, summaryLine, WALK_COLUMNS, walkLine } from './run-rows.ts';
 import { parseDuration } from '../util/duration.ts';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -122,8 +124,15 @@ function buildProgram(): Command {
         if (reconciled.length > 0) {
           process.stdout.write(
             `\n${formatTable(
-              reconciled.map((s) => ({ workspace: s.workspace, ...s.reconcile, drift: s.reconcile ? s.reconcile.storedCount - s.reconcile.apiCount : null })),
-              ['workspace', 'apiCount', 'storedCount', 'drift', 'deleted', 'undeleted'],
+              reconciled.map(({ workspace, reconcile: r }) => ({
+                workspace,
+                api_count: r!.apiCount,
+                stored_count: r!.storedCount,
+                drift: r!.storedCount - r!.apiCount,
+                deleted: r!.deleted,
+                undeleted: r!.undeleted,
+              })),
+              ['workspace', 'api_count', 'stored_count', 'drift', 'deleted', 'undeleted'],
             )}\n`,
           );
         }
@@ -149,15 +158,16 @@ function buildProgram(): Command {
     .action(async (opts: { json?: boolean; limit: number }) => {
       const { config, log } = setup();
       await withDatabase(config, log, async (database) => {
-        const runs = await latestRuns(database.sql, opts.limit);
+        const now = new Date();
+        const runs = (await latestRuns(database.sql, opts.limit)).map((run) => runLine(run, now));
+        const walking = (await runningWalks(database.sql)).map((walk) => walkLine(walk, now, config.pageSize));
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ runs, running: walking }, null, 2)}\n`);
         } else if (runs.length === 0) {
           process.stdout.write('no runs yet: run `threetone-sync sync`\n');
         } else {
-          process.stdout.write(
-            `${formatTable(runs, ['workspace', 'id', 'kind', 'status', 'started_at', 'finished_at', 'pages', 'items_seen', 'versions_added', 'rejected', 'requests', 'error'])}\n`,
-          );
+          process.stdout.write(`${formatTable(runs.map(readable), STATUS_COLUMNS)}\n`);
+          if (walking.length > 0) process.stdout.write(`\nrunning now:\n${formatTable(walking.map(readableWalk), WALK_COLUMNS)}\n`);
         }
       });
     });
@@ -225,7 +235,7 @@ function buildProgram(): Command {
 function finish({ summaries, failures, interrupted }: RunHereResult): void {
   if (summaries.length > 0) {
     process.stdout.write(
-      `${formatTable(summaries as unknown as Record<string, unknown>[], ['runId', 'workspace', 'kind', 'status', 'pages', 'itemsSeen', 'versionsAdded', 'versionsAmended', 'rowsInserted', 'rowsUpdated', 'rejected', 'requests', 'retries', 'stopReason', 'durationMs'])}\n`,
+      `${formatTable(summaries.map(summaryLine), SUMMARY_COLUMNS)}\n`,
     );
   }
   for (const failure of failures) process.stderr.write(`error: ${failure}\n`);

@@ -1,4 +1,5 @@
 import type { Database } from '../db/connection.ts';
+import { humanDuration } from '../util/duration.ts';
 import { escapeHtml, formatAge } from '../util/html.ts';
 import { lastSuccesses } from '../db/runs/last-successes.ts';
 import { latestRuns, type RunRow } from '../db/runs/latest-runs.ts';
@@ -142,7 +143,7 @@ function renderFailing(runs: RunRow[], now: Date): string {
 /** A walk in progress: page N of about M, and when the budget lets it finish at the earliest. */
 function renderRunning(walk: RunningWalkStatus): string {
   const of = walk.kind === 'incremental' ? '' : ` of ~${formatCount(walk.expectedPages)}`;
-  const eta = walk.etaMs === null ? '' : ` · ETA ${escapeHtml(formatDuration(walk.etaMs))}`;
+  const eta = walk.etaMs === null ? '' : ` · ETA ${escapeHtml(humanDuration(walk.etaMs))}`;
   return `\n<p class="running">Running ${escapeHtml(walk.kind)} since ${timeTag(parsePgTime(walk.started_at))}: page ${formatCount(walk.pages)}${of} · ${formatCount(walk.items_seen)} items${eta}</p>`;
 }
 
@@ -178,7 +179,7 @@ function renderRun(run: RunRow, errorRuns: number): string {
     timeTag(started),
     escapeHtml(run.kind),
     `<span class="status ${statusClass(run.status)}">${escapeHtml(run.status)}</span>`,
-    finished === null ? '—' : escapeHtml(formatDuration(finished.getTime() - started.getTime())),
+    finished === null ? '—' : escapeHtml(humanDuration(finished.getTime() - started.getTime())),
     ...[run.pages, run.items_seen, run.versions_added, run.rejected, run.requests].map((n) => formatCount(n)),
   ];
   const cells = values.map((v, i) => `<td data-label="${RUN_COLUMNS[i]}">${v}</td>`).join('');
@@ -226,12 +227,6 @@ function timeTag(date: Date): string {
   return `<time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC</time>`;
 }
 
-function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, ms)} ms`;
-  const seconds = ms / 1000;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-}
 
 function formatCount(n: number): string {
   return n.toLocaleString('en-US');

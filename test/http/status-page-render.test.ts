@@ -6,7 +6,7 @@ const NOW = new Date('2026-12-01T12:00:00Z');
 
 function run(id: number, status: string, error: string | null = null): RunRow {
   const started = new Date(NOW.getTime() - id * 300_000).toISOString().replace('T', ' ').replace('Z', '+00');
-  return { id: 100 - id, workspace: 'acme', kind: 'incremental', status, started_at: started, finished_at: status === 'running' ? null : started, pages: 1, items_seen: 10, versions_added: 0, rejected: 0, requests: 1, error };
+  return { id: 100 - id, workspace: 'acme', kind: 'incremental', status, started_at: started, finished_at: status === 'running' ? null : started, pages: 1, items_seen: 10, versions_added: 0, rejected: 0, requests: 1, error, stop_reason: status === 'failed' ? 'error' : null };
 }
 
 function page(runs: RunRow[]): string {

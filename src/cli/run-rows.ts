@@ -1,0 +1,121 @@
+import type { RunRow } from '../db/runs/latest-runs.ts';
+import { walkProgress, type RunningWalk } from '../db/runs/running-walks.ts';
+import type { SyncSummary } from '../jobs/sync-run.ts';
+import { humanDuration } from '../util/duration.ts';
+import { formatAge } from '../util/html.ts';
+
+/**
+ * What `status`, `status --json`, `sync` and `reconcile` print about a run:
+ * one naming style (the tables' snake_case), ISO 8601 times in UTC, and the
+ * stop reason, duration and age next to the counts.
+ */
+export interface RunLine {
+  workspace: string;
+  run_id: number;
+  kind: string;
+  status: string;
+  stop_reason: string | null;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  /** Since the run finished (or started, while running). */
+  age_ms: number;
+  pages: number;
+  items_seen: number;
+  versions_added: number;
+  rejected: number;
+  requests: number;
+  error: string | null;
+}
+
+/** `timestamptz::text` ("2026-12-01 10:00:00.123+00") as ISO 8601 UTC. */
+export function isoTime(pgText: string): string {
+  return new Date(pgText.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')).toISOString();
+}
+
+export function runLine(run: RunRow, now: Date): RunLine {
+  const started = isoTime(run.started_at);
+  const finished = run.finished_at === null ? null : isoTime(run.finished_at);
+  return {
+    workspace: run.workspace,
+    run_id: run.id,
+    kind: run.kind,
+    status: run.status,
+    stop_reason: run.stop_reason,
+    started_at: started,
+    finished_at: finished,
+    duration_ms: finished === null ? null : Date.parse(finished) - Date.parse(started),
+    age_ms: now.getTime() - Date.parse(finished ?? started),
+    pages: run.pages,
+    items_seen: run.items_seen,
+    versions_added: run.versions_added,
+    rejected: run.rejected,
+    requests: run.requests,
+    error: run.error,
+  };
+}
+
+/** The same run for a table a person reads: duration and age in words. */
+export function readable(line: RunLine): Record<string, unknown> {
+  const { duration_ms, age_ms, ...rest } = line;
+  return { ...rest, duration: duration_ms === null ? '' : humanDuration(duration_ms), age: formatAge(age_ms) };
+}
+
+export const STATUS_COLUMNS = ['workspace', 'run_id', 'kind', 'status', 'stop_reason', 'started_at', 'duration', 'age', 'pages', 'items_seen', 'versions_added', 'rejected', 'requests', 'error'];
+
+/** A run this process just finished, in the same words as `status`. */
+export function summaryLine(s: SyncSummary): Record<string, unknown> {
+  return {
+    workspace: s.workspace,
+    run_id: s.runId,
+    kind: s.kind,
+    status: s.status,
+    stop_reason: s.stopReason,
+    pages: s.pages,
+    items_seen: s.itemsSeen,
+    versions_added: s.versionsAdded,
+    versions_amended: s.versionsAmended,
+    rows_inserted: s.rowsInserted,
+    rows_updated: s.rowsUpdated,
+    rejected: s.rejected,
+    requests: s.requests,
+    retries: s.retries,
+    duration: humanDuration(s.durationMs),
+  };
+}
+
+export const SUMMARY_COLUMNS = ['workspace', 'run_id', 'kind', 'status', 'stop_reason', 'pages', 'items_seen', 'versions_added', 'versions_amended', 'rows_inserted', 'rows_updated', 'rejected', 'requests', 'retries', 'duration'];
+
+/** A walk in progress: how far it is, how far it should go, and when it should be done. */
+export interface WalkLine {
+  workspace: string;
+  run_id: number;
+  kind: string;
+  started_at: string;
+  pages: number;
+  /** From the rows the copy holds; null for an incremental walk, which stops early. */
+  expected_pages: number | null;
+  items_seen: number;
+  eta_ms: number | null;
+}
+
+export function walkLine(walk: RunningWalk, now: Date, pageSize: number): WalkLine {
+  const progress = walkProgress(walk, now.getTime(), pageSize);
+  return {
+    workspace: walk.workspace,
+    run_id: walk.id,
+    kind: walk.kind,
+    started_at: isoTime(walk.started_at),
+    pages: walk.pages,
+    expected_pages: walk.kind === 'incremental' ? null : progress.expectedPages,
+    items_seen: walk.items_seen,
+    eta_ms: progress.etaMs,
+  };
+}
+
+export function readableWalk(line: WalkLine): Record<string, unknown> {
+  const { eta_ms, expected_pages, ...rest } = line;
+  return { ...rest, of: expected_pages === null ? '' : `~${expected_pages}`, eta: eta_ms === null ? '' : humanDuration(eta_ms) };
+}
+
+export const WALK_COLUMNS = ['workspace', 'run_id', 'kind', 'started_at', 'pages', 'of', 'items_seen', 'eta'];
