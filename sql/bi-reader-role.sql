@@ -47,6 +47,7 @@ REVOKE ALL ON ALL TABLES IN SCHEMA public FROM threetone_reader;
 GRANT SELECT ON
   batch_calls,
   batch_call_history,
+  batch_call_history_daily,
   sync_runs,
   rejected_records,
   batch_call_versions,
@@ -56,6 +57,7 @@ GRANT SELECT ON
   bi_agent_performance_monthly,
   bi_time_to_completion,
   bi_status_transitions,
+  bi_status_transition_events,
   bi_deleted_batch_calls,
   bi_sync_freshness
 TO threetone_reader;

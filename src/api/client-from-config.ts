@@ -4,7 +4,7 @@ import type { ListResource } from '../resources/resource.ts';
 import { ThreetoneClient } from './client.ts';
 import { keyFingerprint } from './key-fingerprint.ts';
 import type { BudgetWait, RequestBudget } from './budget/budget.ts';
-import { createMemoryBudget } from './budget/open.ts';
+import { createMemoryBudget } from './budget/shared.ts';
 import { DEFAULT_RETRY } from './retry-policy.ts';
 
 /** A client for one workspace's key, with the settings of config; an in-process budget unless a shared one is given. */

@@ -1,4 +1,5 @@
-import { openSharedBudgets, type SharedBudgets } from '../api/budget/open.ts';
+import type { SharedBudgets } from '../api/budget/shared.ts';
+import { openSharedBudgets } from './open-budgets.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { createMetrics, type Metrics } from '../http/metrics.ts';

@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import { formatDuration } from '../util/duration.ts';
 import { createProcessor } from '../jobs/process-job.ts';
 import { checkRedis, openQueueStore, type SyncQueue, type SyncWorker } from '../jobs/queue.ts';
+import { startRetention } from '../jobs/retention.ts';
 import { registerSchedules } from '../jobs/schedules.ts';
 
 export interface WorkerHandle {
@@ -47,6 +48,9 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     cleanups.push(() => database.close());
     if (config.worker.migrateOnStart) await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log });
     else await requireCurrentSchema(database);
+    // Old runs and rejected items, in small batches, hourly; stopped before the database closes.
+    const retention = startRetention({ config, database, log });
+    cleanups.push(() => retention.stop());
 
     const store = openQueueStore(config, database.url);
     cleanups.push(() => store.close());

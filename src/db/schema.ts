@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
+  date,
   index,
   integer,
   jsonb,
@@ -79,7 +80,16 @@ export const syncRuns = pgTable(
     next_cursor: text(),
     error: text(),
   },
-  (t) => [index('sync_runs_workspace_started_idx').on(t.workspace, t.started_at.desc())],
+  (t) => [
+    // Every reader of runs walks workspaces (a skip scan: one probe per workspace) and reads a few rows of each from
+    // one of these, so the status page, /metrics and bi_sync_freshness cost the same whatever the number of runs kept.
+    index('sync_runs_workspace_started_id_idx').on(t.workspace, t.started_at.desc(), t.id.desc()),
+    index('sync_runs_workspace_kind_id_idx').on(t.workspace, t.kind, t.id.desc()),
+    index('sync_runs_last_success_idx').on(t.workspace, t.finished_at.desc()).where(sql`status = 'succeeded' AND finished_at IS NOT NULL`),
+    index('sync_runs_reconcile_decision_idx')
+      .on(t.workspace, t.finished_at.desc(), t.id.desc())
+      .where(sql`kind = 'reconcile' AND finished_at IS NOT NULL AND (status = 'succeeded' OR stop_reason = 'delete_guard')`),
+  ],
 );
 
 /** The newest version seen of each job. */
@@ -94,9 +104,13 @@ export const batchCalls = pgTable(
   (t) => [
     primaryKey({ columns: [t.workspace, t.id] }),
     index('batch_calls_workspace_status_idx').on(t.workspace, t.status),
-    index('batch_calls_workspace_created_idx').on(t.workspace, t.created_at_unix),
     // Few rows: every page asks whether it lists a job marked deleted, and that must not read the heap of live ones.
     index('batch_calls_deleted_idx').on(t.workspace, t.id).where(sql`deleted_at IS NOT NULL`),
+    // The BI views' own expressions, so "day >= …", "month >= …" and "created_at >= …" read only those days.
+    index('batch_calls_live_day_idx').on(sql`((created_at AT TIME ZONE 'UTC'::text)::date)`).where(sql`deleted_at IS NULL`),
+    index('batch_calls_live_month_idx').on(sql`((date_trunc('month'::text, (created_at AT TIME ZONE 'UTC'::text)))::date)`).where(sql`deleted_at IS NULL`),
+    // Replaced (workspace, created_at_unix) in 0005: created_at is what the views and analysts filter, across workspaces.
+    index('batch_calls_created_idx').on(t.created_at),
   ],
 );
 
@@ -109,12 +123,47 @@ export const batchCallHistory = pgTable(
     run_id: bigint({ mode: 'number' }).references(() => syncRuns.id, { onDelete: 'set null' }),
     /** When the API changed this version's content without bumping its timestamp. */
     amended_at: timestamp({ withTimezone: true }),
+    /**
+     * End of this version's validity: the next version's last_updated_at, else the job's deleted_at, else
+     * 'infinity'. Kept by triggers (migrations/0005_analytics_at_scale.sql) whoever writes either table, so
+     * an as-of read is an index range instead of a window over all history.
+     */
+    valid_to: timestamp({ withTimezone: true }).notNull().default(sql`'infinity'`),
+    /** Status of the previous version (null for a job's first): a status transition is a row where they differ. Kept by the same triggers. */
+    previous_status: text(),
   },
   (t) => [
     primaryKey({ columns: [t.workspace, t.id, t.last_updated_at_unix] }),
     // Rows arrive in observed order, so a BRIN index stays a few pages and serves every "versions since" read.
     index('batch_call_history_observed_brin').using('brin', t.observed_at),
+    // As of T: valid_to > T is a range; valid_from and the usual filters are in the index, so a count reads no heap.
+    index('batch_call_history_valid_idx').on(t.valid_to, t.last_updated_at, t.workspace, t.status, t.agent_id),
+    // Versions begin in about the order they are appended: as-of far in the past reads few block ranges.
+    index('batch_call_history_valid_from_brin').using('brin', t.last_updated_at),
+    // Retention deletes old runs; the foreign key then nulls run_id in their versions, found through this.
+    index('batch_call_history_run_brin').using('brin', t.run_id),
+    // A job's first final version is one probe that reads no heap (bi_time_to_completion).
+    index('batch_call_history_final_idx')
+      .on(t.workspace, t.id, t.last_updated_at_unix, t.status, t.last_updated_at)
+      .where(sql`status = ANY (ARRAY['completed'::text, 'failed'::text, 'cancelled'::text])`),
+    // Status transitions by when they happened, read from the index alone (bi_status_transitions, bi_status_transition_events).
+    index('batch_call_history_transition_idx').on(t.last_updated_at, t.workspace, t.previous_status, t.status, t.id).where(sql`previous_status IS DISTINCT FROM status AND previous_status IS NOT NULL`),
   ],
+);
+
+/**
+ * Versions first observed per workspace and UTC day (observed_at), kept by the history triggers
+ * (migrations/0005_analytics_at_scale.sql): the status page's chart and the totals read a few rows per
+ * workspace instead of counting history.
+ */
+export const batchCallHistoryDaily = pgTable(
+  'batch_call_history_daily',
+  {
+    workspace: text().notNull(),
+    day: date().notNull(),
+    versions: bigint({ mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspace, t.day] })],
 );
 
 /**

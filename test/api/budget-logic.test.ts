@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admit, limitLabel, remainingIn } from '../../src/api/budget/admission.ts';
+import { admit, limitLabel, remainingIn } from '../../src/domain/budget-rule.ts';
 import { createBudget } from '../../src/api/budget/budget.ts';
 import { expectedPages, walkEta } from '../../src/api/budget/eta.ts';
 import { learnFrom } from '../../src/api/budget/learn.ts';

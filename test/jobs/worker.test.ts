@@ -170,6 +170,19 @@ describe.each(BACKENDS)('worker on %s', (backend) => {
     for (const t of times) expect(times.filter((u) => u >= t && u < t + 2_000).length).toBeLessThanOrEqual(10);
   });
 
+  it('applies the run retention at start: old runs go, the newest of each kind stays', async () => {
+    await setup({ items: 10 }, { retention: { runDays: 30, rejectedDays: 30 } }, { syncEveryMs: 3_600_000 });
+    const old = await database.sql<{ id: number }[]>`
+      insert into sync_runs (workspace, kind, status, started_at, finished_at, stop_reason)
+      values ('alpha', 'full', 'succeeded', now() - interval '200 days', now() - interval '200 days', 'end'),
+             ('alpha', 'full', 'succeeded', now() - interval '100 days', now() - interval '100 days', 'end')
+      returning id::int`;
+    await start();
+    await expect.poll(async () => (await database.sql`select id::int from sync_runs where id = ${old[0]!.id}`).length, { timeout: 20_000, interval: 100 }).toBe(0);
+    // The same pass kept the newest full walk, however old: resume and the incremental stop rule read it.
+    expect((await database.sql`select id::int from sync_runs where id = ${old[1]!.id}`).length).toBe(1);
+  });
+
   it('keeps the API key out of the queue store and the tables', async () => {
     await setup({}, {}, { syncEveryMs: 1_000 });
     await start();

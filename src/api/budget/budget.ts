@@ -1,10 +1,10 @@
 import type { Logger } from '../../log.ts';
 import { sleep } from '../../util/sleep.ts';
-import type { BudgetLimit } from './admission.ts';
-import { remainingIn } from './admission.ts';
+import type { BudgetLimit } from '../../domain/budget-rule.ts';
+import { remainingIn } from '../../domain/budget-rule.ts';
 import { walkEta, type WalkEta } from './eta.ts';
 import { learnFrom, type BudgetResponse } from './learn.ts';
-import type { BudgetStore, StoreSnapshot } from './store.ts';
+import type { BudgetStore, StoreSnapshot } from '../../domain/budget-store.ts';
 
 /** Default of THREETONE_BUDGET_MARGIN_MS: added to every window (clock skew between us and the API, and the API counting a request when it arrives, after we logged it). */
 export const DEFAULT_MARGIN_MS = 1000;

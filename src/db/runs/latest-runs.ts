@@ -16,16 +16,28 @@ export type RunRow = {
   stop_reason: string | null;
 };
 
-/** The last `perWorkspace` runs of every workspace, newest first. */
+/**
+ * The last `perWorkspace` runs of every workspace, newest first. The workspaces come from a skip scan of
+ * sync_runs_workspace_started_id_idx (one probe each), then each reads its first rows of the same index, so the
+ * cost follows workspaces × perWorkspace, not how many runs are kept.
+ */
 export async function latestRuns(sql: postgres.Sql, perWorkspace = 5): Promise<RunRow[]> {
   const rows = await sql<RunRow[]>`
-    SELECT id::int, workspace, kind, status, started_at::text, finished_at::text, pages, items_seen,
-           versions_added, rejected, requests, error, stop_reason
-    FROM (
-      SELECT *, pg_catalog.row_number() OVER (PARTITION BY workspace ORDER BY started_at DESC, id DESC) AS n
-      FROM sync_runs
+    WITH RECURSIVE workspaces AS (
+      (SELECT workspace FROM sync_runs ORDER BY workspace LIMIT 1)
+      UNION ALL
+      SELECT (SELECT s.workspace FROM sync_runs s WHERE s.workspace > w.workspace ORDER BY s.workspace LIMIT 1)
+      FROM workspaces w WHERE w.workspace IS NOT NULL
+    )
+    SELECT r.id::int, r.workspace, r.kind, r.status, r.started_at::text, r.finished_at::text, r.pages, r.items_seen,
+           r.versions_added, r.rejected, r.requests, r.error, r.stop_reason
+    FROM workspaces w
+    CROSS JOIN LATERAL (
+      SELECT * FROM sync_runs s WHERE s.workspace = w.workspace
+      ORDER BY s.started_at DESC NULLS LAST, s.id DESC NULLS LAST
+      LIMIT ${perWorkspace}::int
     ) r
-    WHERE n <= ${perWorkspace}::int
-    ORDER BY workspace, started_at DESC, id DESC`;
+    WHERE w.workspace IS NOT NULL
+    ORDER BY r.workspace, r.started_at DESC, r.id DESC`;
   return [...rows];
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { admit, horizon, type Admission, type BudgetBlock } from './admission.ts';
-import type { BudgetStore, StoreSnapshot } from './store.ts';
+import { admit, horizon, type Admission, type BudgetBlock } from '../domain/budget-rule.ts';
+import type { BudgetStore, StoreSnapshot } from '../domain/budget-store.ts';
 
 /** Class id of the budget's advisory locks (two-int form), so they never meet the one-bigint workspace and migration locks. */
 const LOCK_CLASS = 0x62756467; // 'budg'

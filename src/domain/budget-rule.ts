@@ -1,4 +1,4 @@
-import { firstAfter } from '../../util/sorted.ts';
+import { firstAfter } from '../util/sorted.ts';
 
 /**
  * The budget's rule, as plain functions over a log of request times (ms, ascending): a request at `now` is admitted

@@ -1,0 +1,49 @@
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { sharedBudgets, type BudgetConfig, type SharedBudgetOptions, type SharedBudgets } from '../api/budget/shared.ts';
+import { createMemoryStore } from '../api/budget/memory-store.ts';
+import { createRedisStore } from '../api/budget/redis-store.ts';
+import type { Config } from '../config.ts';
+import { createPostgresStore } from '../db/request-budget-store.ts';
+
+// `pg` (node-postgres) beside postgres.js: BullMQ's Postgres backend is written against it, and so is this Postgres
+// store of the budget, which shares the queue's schema and connection settings.
+
+/**
+ * One request budget per API key across every process, kept in the queue's own store: Redis when REDIS_URL is set,
+ * else Postgres (tables in the queue's schema). Keys are stored by fingerprint only.
+ */
+export async function openSharedBudgets(
+  config: BudgetConfig & Pick<Config, 'redisUrl' | 'worker'>,
+  databaseUrl: string,
+  options: SharedBudgetOptions = {},
+): Promise<SharedBudgets> {
+  const prefix = `${config.worker.queuePrefix}:${config.worker.queueName}`;
+  if (config.redisUrl) {
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 20 });
+    return sharedBudgets(config, createRedisStore(redis, prefix), options, async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
+  }
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: 'threetone-sync-budget' });
+  try {
+    const store = await createPostgresStore(pool, config.worker.queueSchema);
+    return sharedBudgets(config, store, options, () => pool.end());
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+}
+
+/**
+ * The budget of a CLI `sync`/`reconcile`: shared with the workers through Redis when REDIS_URL is set (same keys as
+ * `openSharedBudgets`), else in this process only. Close it when the command ends.
+ */
+export async function openBudgetForCli(
+  config: BudgetConfig & Pick<Config, 'redisUrl' | 'worker'>,
+  options: SharedBudgetOptions = {},
+): Promise<SharedBudgets> {
+  if (config.redisUrl) return openSharedBudgets(config, '', options);
+  return sharedBudgets(config, createMemoryStore(), options, async () => undefined);
+}
+
