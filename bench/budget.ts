@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createBudget, DEFAULT_MARGIN_MS, type RequestBudget } from '../src/api/budget/budget.ts';
+import { createBudget, type RequestBudget } from '../src/api/budget/budget.ts';
 import { walkEta } from '../src/api/budget/eta.ts';
 import { createMemoryStore } from '../src/api/budget/memory-store.ts';
 import { createRedisStore } from '../src/api/budget/redis-store.ts';
@@ -24,7 +24,7 @@ import { walkPages } from '../src/api/walk-pages.ts';
 import { createLogger } from '../src/log.ts';
 import { batchCalls } from '../src/resources/batch-calls.ts';
 import { startSimulator } from '../src/simulator/index.ts';
-import { formatTable } from '../src/util/table.ts';
+import { atMost, info, ratioAtMost, renderTable, type BenchResult, type Figure } from './report.ts';
 
 const LIMITS = [
   { points: 100, windowMs: 60_000 },
@@ -89,42 +89,42 @@ function subWindowScheduleMs(n: number): number {
   return t;
 }
 
-const floorMs = walkEta({ requests: PAGES, log: [], now: 0, limits: LIMITS, marginMs: 0 }).ms;
-const rows: Record<string, unknown>[] = [];
-const add = (r: Awaited<ReturnType<typeof scenario>>) => {
-  const ratio = r.ms / floorMs;
-  rows.push({
-    run: r.name,
-    pages: r.pages,
-    wall: `${(r.ms / 1000).toFixed(1)} s`,
-    floor: `${(floorMs / 1000).toFixed(1)} s`,
-    ratio: `${ratio.toFixed(3)}x ${ratio <= 1.1 ? 'ok' : 'MISS'}`,
-    '429s': r.byStatus['429'] ?? 0,
-    responses: JSON.stringify(r.byStatus),
-  });
-  process.stdout.write(`${r.name}: ${(r.ms / 1000).toFixed(1)} s, ${ratio.toFixed(3)}x the floor, ${r.byStatus['429'] ?? 0} x 429\n`);
-};
-
-process.stdout.write(`floor for ${PAGES} requests at 100/min + 1000/h: ${(floorMs / 1000).toFixed(1)} s; margin ${DEFAULT_MARGIN_MS} ms\n`);
-add(await scenario('one process, memory budget', 1, async () => createBudget(createMemoryStore(), keyFingerprint(API_KEY), LIMITS)));
-
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `bench-budget-${randomBytes(4).toString('hex')}`;
-const connections: Redis[] = [];
-try {
-  add(
-    await scenario('three workers, Redis budget', 3, async () => {
-      const redis = new Redis(redisUrl);
-      connections.push(redis);
-      return createBudget(createRedisStore(redis, prefix), keyFingerprint(API_KEY), LIMITS);
-    }),
-  );
-} finally {
-  const keys = await connections[0]?.keys(`${prefix}*`);
-  if (keys && keys.length > 0) await connections[0]!.del(...keys);
-  for (const c of connections) await c.quit();
+/** For `npm run bench`: both runs against the floor, and the old budget's computed schedule for comparison. */
+export async function measureBudget(): Promise<BenchResult> {
+  const floorMs = walkEta({ requests: PAGES, log: [], now: 0, limits: LIMITS, marginMs: 0 }).ms;
+  const figures: Figure[] = [info('budget: fastest schedule 100/min + 1000/h allows for 150 requests', `${(floorMs / 1000).toFixed(1)} s`)];
+  const failures: string[] = [];
+  const add = (r: Awaited<ReturnType<typeof scenario>>) => {
+    figures.push(ratioAtMost(`budget: 150-page walk, ${r.name}`, `${(r.ms / 1000).toFixed(1)} s`, r.ms / floorMs, 1.1, 'the fastest schedule'));
+    figures.push(atMost(`budget: 429 responses, ${r.name}`, r.byStatus['429'] ?? 0, 0, ''));
+    if (r.pages !== PAGES) failures.push(`budget: ${r.name} walked ${r.pages} pages, not ${PAGES}`);
+  };
+  add(await scenario('one process', 1, async () => createBudget(createMemoryStore(), keyFingerprint(API_KEY), LIMITS)));
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `bench-budget-${randomBytes(4).toString('hex')}`;
+  const connections: Redis[] = [];
+  try {
+    add(
+      await scenario('three workers sharing the key (Redis)', 3, async () => {
+        const redis = new Redis(redisUrl);
+        connections.push(redis);
+        return createBudget(createRedisStore(redis, prefix), keyFingerprint(API_KEY), LIMITS);
+      }),
+    );
+  } finally {
+    const keys = await connections[0]?.keys(`${prefix}*`);
+    if (keys && keys.length > 0) await connections[0]!.del(...keys);
+    for (const c of connections) await c.quit();
+  }
+  const old = subWindowScheduleMs(PAGES);
+  figures.push(info('budget: the same walk under the old sub-window budget (computed)', `${(old / 1000).toFixed(1)} s`, `${(old / floorMs).toFixed(2)}x the floor`));
+  return { figures, failures };
 }
 
-const old = subWindowScheduleMs(PAGES);
-rows.push({ run: 'old sub-window budget (computed, not run)', pages: PAGES, wall: `${(old / 1000).toFixed(1)} s`, floor: `${(floorMs / 1000).toFixed(1)} s`, ratio: `${(old / floorMs).toFixed(3)}x`, '429s': '-', responses: '-' });
-process.stdout.write(`\n${formatTable(rows, ['run', 'pages', 'wall', 'floor', 'ratio', '429s', 'responses'])}\n`);
+// Run on its own: `npx tsx bench/budget.ts` (or `npm run bench:budget`).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { figures, failures } = await measureBudget();
+  process.stdout.write(`${renderTable(figures)}\n`);
+  for (const failure of failures) process.stderr.write(`FAILED: ${failure}\n`);
+  process.exitCode = failures.length > 0 ? 1 : 0;
+}
