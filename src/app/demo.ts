@@ -55,8 +55,20 @@ export async function runDemo(options: { config: Config; log: Logger; items: num
 
     out.write(
       `\n${formatTable(
-        runs.map((r) => ({ ...r, seconds: Number((r.durationMs / 1000).toFixed(2)) })),
-        ['run', 'pages', 'itemsSeen', 'versionsAdded', 'versionsAmended', 'rowsInserted', 'rowsUpdated', 'rejected', 'requests', 'retries', 'seconds'],
+        runs.map((r) => ({
+          run: r.run,
+          pages: r.pages,
+          items_seen: r.itemsSeen,
+          versions_added: r.versionsAdded,
+          versions_amended: r.versionsAmended,
+          rows_inserted: r.rowsInserted,
+          rows_updated: r.rowsUpdated,
+          rejected: r.rejected,
+          requests: r.requests,
+          retries: r.retries,
+          seconds: Number((r.durationMs / 1000).toFixed(2)),
+        })),
+        ['run', 'pages', 'items_seen', 'versions_added', 'versions_amended', 'rows_inserted', 'rows_updated', 'rejected', 'requests', 'retries', 'seconds'],
       )}\n`,
     );
     const totals = await workspaceTotals(database.sql, DEMO_WORKSPACE);

@@ -2,6 +2,7 @@ import type { RunRow } from '../db/runs/latest-runs.ts';
 import { walkProgress, type RunningWalk } from '../db/runs/running-walks.ts';
 import type { SyncSummary } from '../jobs/sync-run.ts';
 import { humanDuration } from '../util/duration.ts';
+import { isoTime } from '../util/pg-time.ts';
 import { formatAge } from '../util/html.ts';
 
 /**
@@ -28,10 +29,6 @@ export interface RunLine {
   error: string | null;
 }
 
-/** `timestamptz::text` ("2026-12-01 10:00:00.123+00") as ISO 8601 UTC. */
-export function isoTime(pgText: string): string {
-  return new Date(pgText.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')).toISOString();
-}
 
 export function runLine(run: RunRow, now: Date): RunLine {
   const started = isoTime(run.started_at);

@@ -1,5 +1,6 @@
 import type { Database } from '../db/connection.ts';
 import { humanDuration } from '../util/duration.ts';
+import { parsePgTime } from '../util/pg-time.ts';
 import { escapeHtml, formatAge } from '../util/html.ts';
 import { lastSuccesses } from '../db/runs/last-successes.ts';
 import { latestRuns, type RunRow } from '../db/runs/latest-runs.ts';
@@ -217,10 +218,6 @@ function renderChart(days: DayCount[]): string {
 </figure>`;
 }
 
-/** `timestamptz::text` ("2024-05-01 10:00:00.123+00") as a Date. */
-export function parsePgTime(text: string): Date {
-  return new Date(text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
-}
 
 function timeTag(date: Date): string {
   const iso = date.toISOString();

@@ -1,5 +1,6 @@
 import { rateBars, stackedDaily } from './charts.ts';
 import { escapeHtml, formatAge } from '../util/html.ts';
+import { isoTime } from '../util/pg-time.ts';
 import type { ReportData } from '../db/report-data.ts';
 
 /** A self-contained HTML page: inline CSS and SVG, no script, nothing fetched. */
@@ -20,7 +21,7 @@ export function renderReport(data: ReportData): string {
   const freshness = data.freshness
     .map(
       (f) =>
-        `<tr><td>${escapeHtml(f.workspace)}</td><td>${escapeHtml(f.last_success_at ?? 'never')}</td><td class="num">${escapeHtml(f.age_seconds === null ? 'never' : formatAge(f.age_seconds * 1000))}</td><td>${escapeHtml(f.last_run_status ?? '')}</td></tr>`,
+        `<tr><td>${escapeHtml(f.workspace)}</td><td>${escapeHtml(f.last_success_at === null ? 'never' : isoTime(f.last_success_at))}</td><td class="num">${escapeHtml(f.age_seconds === null ? 'never' : formatAge(f.age_seconds * 1000))}</td><td>${escapeHtml(f.last_run_status ?? '')}</td></tr>`,
     )
     .join('');
   return `<!doctype html>

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { databaseUrl } from '../helpers/urls.ts';
+import { deleteRedisKeys } from '../helpers/queue.ts';
+import { databaseUrl, testRedisUrl } from '../helpers/urls.ts';
 import type { Simulator } from '../../src/simulator/index.ts';
 import { spawnCli, type Child } from '../helpers/child.ts';
 import { useSimulator, useTestDatabase } from '../helpers/use.ts';
@@ -37,7 +38,7 @@ function terminal(args: string[], env: Record<string, string>, cwd?: string): { 
     env: { PATH: process.env.PATH ?? '', TERM: 'xterm', COLUMNS: '200', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
-    ...(cwd ? { cwd } : {}),
+    cwd: cwd ?? tmpdir(),
   });
   let screen = '';
   child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
@@ -198,5 +199,34 @@ describe('the operator at a terminal', () => {
     };
     await expect.poll(alive, { timeout: 15_000, interval: 100 }).toBe(false);
     await expect.poll(() => output, { timeout: 5_000, interval: 50 }).toMatch(/"reason":"the parent process exited"[^\n]*"msg":"shutting down"[\s\S]*"msg":"shut down cleanly"/);
+  });
+
+  it('a worker and a CLI sync on one key share its budget through Redis: no 429 from an API enforcing the limits', async () => {
+    // 10 requests per 2 s at most; two 10-page walks at once need 20 requests, so the budget must make them take turns.
+    const simulator = await simulators.start({ items: 1_000, rateLimit: { perMinute: 10, minuteMs: 2_000, perHour: 1_000 } });
+    const prefix = `tmix${Date.now().toString(36)}`;
+    const shared = {
+      ...envFor(simulator),
+      THREETONE_API_KEY: '',
+      REDIS_URL: testRedisUrl(),
+      QUEUE_PREFIX: prefix,
+      THREETONE_REQUESTS_PER_MINUTE: '10',
+      THREETONE_MINUTE_WINDOW_MS: '2000',
+      THREETONE_REQUESTS_PER_HOUR: '1000',
+      HTTP_PORT: '0',
+      SYNC_EVERY: '1h',
+    };
+    const worker = spawnCli(['worker'], { ...shared, THREETONE_WORKSPACES: JSON.stringify({ 'by-worker': KEY }), LOG_LEVEL: 'info' });
+    children.push(worker);
+    await expect.poll(() => worker.output(), { timeout: 30_000, interval: 100 }).toMatch(/"msg":"sync started"/);
+    const cli = spawnCli(['sync'], { ...shared, THREETONE_WORKSPACES: JSON.stringify({ 'by-cli': KEY }) });
+    children.push(cli);
+    expect(await cli.exited, cli.output()).toBe(0);
+    await expect.poll(async () => (await database.sql`select status from sync_runs where workspace = 'by-worker'`)[0]?.status, { timeout: 30_000, interval: 100 }).toBe('succeeded');
+    worker.process.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    await deleteRedisKeys(prefix);
+    expect(simulator.stats.byStatus['429'] ?? 0).toBe(0);
+    expect(simulator.stats.byStatus['200']).toBe(20);
   });
 });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/threetone-sync.js', import.meta.url));
@@ -14,6 +15,8 @@ export interface Child {
 export function spawnCli(args: string[], env: Record<string, string | undefined>): Child {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
+    // Not the checkout: a developer's own .env there must not leak into the child's settings.
+    cwd: tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,3 +1,4 @@
+import { parsePgTime } from '../../util/pg-time.ts';
 import type postgres from 'postgres';
 
 export interface RunningWalk {
@@ -41,7 +42,7 @@ export function walkProgress(
   // An incremental run stops early: its page count is not the workspace's.
   if (walk.kind === 'incremental') return { expectedPages, pagesLeft, etaMs: null };
   if (etaMs) return { expectedPages, pagesLeft, etaMs: etaMs(pagesLeft) };
-  const started = new Date(walk.started_at.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')).getTime();
+  const started = parsePgTime(walk.started_at).getTime();
   const pace = walk.pages > 0 ? (now - started) / walk.pages : null;
   return { expectedPages, pagesLeft, etaMs: pace === null ? null : Math.round(pace * pagesLeft) };
 }
