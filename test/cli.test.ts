@@ -3,9 +3,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/simulator/index.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { databaseUrl } from './helpers/urls.ts';
 
 const BIN = fileURLToPath(new URL('../bin/threetone-sync.js', import.meta.url));
 const KEY = 'sk_cli_test_0123456789abcdef';
@@ -128,6 +130,20 @@ describe('threetone-sync CLI', () => {
     const noRole = await cli(['sync'], { ...env, DATABASE_URL: database.url.replace('postgres://postgres@', 'postgres://no_such_role@'), LOG_LEVEL: 'silent' });
     expect(noRole.code).toBe(2);
     expect(noRole.stderr).toMatch(/^config: cannot reach Postgres at .*: role "no_such_role" does not exist; check DATABASE_URL\n$/);
+  });
+
+  it('says to migrate when the tables are missing', async () => {
+    const admin = postgres(inject('pgAdminUrl'), { max: 1, onnotice: () => undefined });
+    const name = `threetone_t_${inject('testRunPid')}_bare_${Date.now()}`;
+    await admin.unsafe(`CREATE DATABASE "${name}"`);
+    try {
+      const result = await cli(['sync'], { ...env, DATABASE_URL: databaseUrl(inject('pgAdminUrl'), name), LOG_LEVEL: 'silent' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^error: (cli: )?database error 42P01: relation "\w+" does not exist; the tables are missing: run "threetone-sync migrate"\n$/);
+    } finally {
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
   });
 
   it('names the host and THREETONE_BASE_URL when the API cannot be reached', async () => {

@@ -5,6 +5,8 @@
  */
 export function describeError(error: unknown): string {
   const dbError = findPostgresError(error);
+  // undefined_table: almost always a database nobody migrated yet.
+  if (dbError?.code === '42P01') return oneLine(`database error ${dbError.code}: ${dbError.message}; the tables are missing: run "threetone-sync migrate"`);
   if (dbError) return oneLine(`database error ${dbError.code}: ${dbError.message}`);
   if (error instanceof Error) {
     if (error.name === 'DrizzleQueryError') return oneLine(`database query failed: ${describeError(error.cause)}`);
