@@ -73,7 +73,8 @@ function buildProgram(): Command {
     .action(async () => {
       const { config, log } = setup();
       await withDatabase(config, log, async (database) => {
-        const { applied, total } = await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log });
+        // The line below says what was applied; the log keeps only what needs attention (waiting on another migrator).
+        const { applied, total } = await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log: log.child({}, { level: 'warn' }) });
         process.stdout.write(applied.length > 0 ? `applied ${applied.length} of ${total} migrations: ${applied.join(', ')}\n` : `database schema up to date (${total} migrations)\n`);
       });
     });

@@ -9,16 +9,20 @@ export interface ProgressExtras {
   etaMs?: number | null;
 }
 
-/** One status line: pages, items, rate, retries, elapsed; then a budget wait's countdown and the walk's ETA when known. */
+/**
+ * One status line: pages and items first, then a budget wait's countdown, the walk's ETA, and the rest (rate, new
+ * versions, retries, elapsed). A narrow terminal cuts the line's end, so what matters most comes first.
+ */
 export function formatProgress(p: SyncProgress, elapsedMs: number, extras: ProgressExtras = {}): string {
   const seconds = Math.max(elapsedMs / 1000, 0.001);
   const rate = Math.round(p.itemsSeen / seconds);
-  let line = `${p.workspace}: page ${p.pages} · ${p.itemsSeen} items · ${rate} items/s · ${p.versionsAdded} new versions · ${p.retries} retries · ${seconds.toFixed(1)}s`;
+  const parts = [`${p.workspace}: page ${p.pages}`, `${p.itemsSeen} items`];
   if (extras.wait && extras.now !== undefined && extras.wait.until > extras.now) {
-    line += ` · waiting ${Math.ceil((extras.wait.until - extras.now) / 1000)} s for the request budget (${extras.wait.limit})`;
+    parts.push(`waiting ${Math.ceil((extras.wait.until - extras.now) / 1000)} s for the request budget (${extras.wait.limit})`);
   }
-  if (extras.etaMs !== undefined && extras.etaMs !== null) line += ` · ETA ${formatEta(extras.etaMs)}`;
-  return line;
+  if (extras.etaMs !== undefined && extras.etaMs !== null) parts.push(`ETA ${formatEta(extras.etaMs)}`);
+  parts.push(`${rate} items/s`, `${p.versionsAdded} new versions`, `${p.retries} retries`, `${seconds.toFixed(1)}s`);
+  return parts.join(' · ');
 }
 
 /** `45 s`, `3 min 05 s`, `1 h 02 min`. */
@@ -66,8 +70,11 @@ export function progressLine(
   return {
     onPage(p) {
       last = p;
-      wait = null;
-      stopTicker();
+      // The next page is fetched while this one is written, so its wait may have begun already: keep counting it down.
+      if (wait && wait.until <= Date.now()) {
+        wait = null;
+        stopTicker();
+      }
       draw();
       if (options.eta) {
         void Promise.resolve(options.eta(p))

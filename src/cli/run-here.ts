@@ -48,10 +48,12 @@ export async function runHere(
     for (const workspace of workspaces) {
       if (stop.signal.aborted) break;
       const budget = budgets.forKey(workspace.apiKey);
-      // The walk's length is guessed from what the copy holds; an incremental walk stops early, so it gets no ETA.
-      const pages = target.kind === 'incremental' ? undefined : expectedPages((await workspaceTotals(database.sql, workspace.name)).jobs, config.pageSize);
+      // The walk's length is guessed from what the copy holds. No ETA where that says nothing: an incremental walk
+      // stops early, a first walk has nothing stored yet, and a walk already past the guess has outgrown it.
+      const stored = target.kind === 'incremental' ? 0 : (await workspaceTotals(database.sql, workspace.name)).jobs;
+      const pages = stored > 0 ? expectedPages(stored, config.pageSize) : undefined;
       const progress = progressLine(process.stderr, {
-        eta: pages === undefined || !budget.eta ? undefined : async (p) => (await budget.eta!(Math.max(0, pages - p.pages))).ms,
+        eta: pages === undefined || !budget.eta ? undefined : async (p) => (p.pages >= pages ? null : (await budget.eta!(pages - p.pages)).ms),
       });
       let summary: SyncSummary | undefined;
       try {

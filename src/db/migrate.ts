@@ -45,7 +45,7 @@ export async function runMigrations(database: Pick<Database, 'url'>, options: Mi
   try {
     const [free] = await session<{ locked: boolean }[]>`select pg_catalog.pg_try_advisory_lock(${MIGRATION_LOCK}::bigint) as locked`;
     if (!free?.locked) {
-      options.log?.info({ waitMs: lockTimeoutMs }, 'another process is migrating: waiting for it');
+      options.log?.warn({ waitMs: lockTimeoutMs }, 'another process is migrating: waiting for it');
       try {
         await session`select pg_catalog.pg_advisory_lock(${MIGRATION_LOCK}::bigint)`;
       } catch (error) {

@@ -8,10 +8,10 @@ describe('formatProgress', () => {
     expect(formatProgress(progress, 2_500)).toBe('acme: page 12 · 6000 items · 2400 items/s · 40 new versions · 2 retries · 2.5s');
   });
 
-  it('counts a budget wait down and shows the walk\'s ETA', () => {
+  it('counts a budget wait down and shows the walk\'s ETA, right after the position (a narrow terminal cuts the end)', () => {
     const wait = { limit: '100/min', until: 1_000_000 + 41_200 };
     expect(formatProgress(progress, 2_500, { wait, now: 1_000_000, etaMs: 101_000 })).toBe(
-      'acme: page 12 · 6000 items · 2400 items/s · 40 new versions · 2 retries · 2.5s · waiting 42 s for the request budget (100/min) · ETA 1 min 41 s',
+      'acme: page 12 · 6000 items · waiting 42 s for the request budget (100/min) · ETA 1 min 41 s · 2400 items/s · 40 new versions · 2 retries · 2.5s',
     );
     // A wait that is over is no longer shown.
     expect(formatProgress(progress, 2_500, { wait, now: 1_041_200 })).toBe('acme: page 12 · 6000 items · 2400 items/s · 40 new versions · 2 retries · 2.5s');

@@ -51,7 +51,7 @@ describe('upgrading a database of the previous release', () => {
     await sql`insert into rejected_records (run_id, workspace, page, item_id, reason, raw) values (${run1!.id}, 'w', 1, null, ${'r'.repeat(400)}, '8')`;
     await sql`insert into reconcile_seen (run_id, id) values (${run2!.id}, 'a'), (${run2!.id}, 'b'), (999999, 'orphan')`;
 
-    await runMigrations({ url: databaseUrlOf(sql) });
+    await runMigrations({ url: databaseUrl(inject('pgAdminUrl'), (sql.options as unknown as { database: string }).database) });
 
     const rows = await sql`select item_id, reason, times_seen, page, run_id::int, raw,
                              first_seen_at = '2026-01-01T00:00:00Z' as first_ok, last_seen_at = '2026-01-02T00:00:00Z' as last_ok from rejected_records order by item_id nulls last, reason`;
@@ -66,8 +66,3 @@ describe('upgrading a database of the previous release', () => {
     expect(table!.relpersistence).toBe('p');
   });
 });
-
-function databaseUrlOf(sql: postgres.Sql): string {
-  const o = sql.options as unknown as { host: string[]; port: number[]; user: string; database: string };
-  return `postgres://${o.user}@${o.host[0]}:${o.port[0]}/${o.database}`;
-}
