@@ -3,6 +3,7 @@ import { validateItems } from '../../src/api/validate.ts';
 import { batchCalls } from '../../src/resources/batch-calls.ts';
 import { toPageRows } from '../../src/db/page-rows.ts';
 import { writePage } from '../../src/db/write-page.ts';
+import { batchCall, T0 } from '../helpers/batch-call.ts';
 import { ownRun } from '../helpers/own-run.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -12,26 +13,10 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
  *
  * Times are unix seconds on 2026-11-02 (a Monday) from 08:00 UTC = 1793606400.
  */
-const T0 = 1_793_606_400;
 const H = 3600;
 const WS = 'acme';
 
-function job(id: string, ts: number, fields: Record<string, unknown>) {
-  return {
-    id,
-    name: `job ${id}`,
-    agent_id: 'ag_1',
-    agent_name: 'Priya',
-    created_at_unix: T0,
-    scheduled_time_unix: T0,
-    last_updated_at_unix: ts,
-    status: 'pending',
-    total_calls_scheduled: 0,
-    total_calls_dispatched: 0,
-    total_calls_finished: 0,
-    ...fields,
-  };
-}
+const job = batchCall;
 
 // a: pending 08:00 -> in_progress 10:00 -> completed 14:00 (10 scheduled, 10 finished), agent 1
 // b: created 09:00 pending -> in_progress 11:00 -> failed 12:00 (10 scheduled, 4 finished), agent 1, deleted from the API at 13:00

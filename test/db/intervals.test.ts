@@ -1,44 +1,25 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { validateItems } from '../../src/api/validate.ts';
 import { toPageRows } from '../../src/db/page-rows.ts';
 import { writePage } from '../../src/db/write-page.ts';
 import { batchCalls } from '../../src/resources/batch-calls.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { batchCall, T0 } from '../helpers/batch-call.ts';
 import { ownRun } from '../helpers/own-run.ts';
+import { useTestDatabase } from '../helpers/use.ts';
 
 /**
  * Stored validity intervals (batch_call_history.valid_to) and predecessor statuses (previous_status), kept by
  * triggers: after every kind of write they must equal what a window over the whole history computes, and
  * batch_calls_as_of must equal the brute-force answer at every instant.
  */
-const T0 = 1_793_606_400; // 2026-11-02 08:00 UTC
 const H = 3600;
 const WS = 'acme';
 const at = (unix: number) => new Date(unix * 1000).toISOString();
 
-let database: TestDatabase;
-beforeEach(async () => {
-  database = await createTestDatabase();
-});
-afterEach(async () => {
-  await database.drop();
-});
+const database = useTestDatabase();
 
 function job(id: string, ts: number, status: string, extra: Record<string, unknown> = {}) {
-  return {
-    id,
-    name: `job ${id}`,
-    agent_id: 'ag_1',
-    agent_name: 'Priya',
-    created_at_unix: T0,
-    scheduled_time_unix: T0,
-    last_updated_at_unix: ts,
-    status,
-    total_calls_scheduled: 0,
-    total_calls_dispatched: 0,
-    total_calls_finished: 0,
-    ...extra,
-  };
+  return batchCall(id, ts, { status, ...extra });
 }
 
 /** Pages through the real write, one page per call, as a sync would. */
