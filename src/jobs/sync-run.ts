@@ -27,7 +27,6 @@ import { RUN_POLICIES, type RunContext } from './run-kinds.ts';
 import { stoppedRun } from './run-outcome.ts';
 import { addPage, emptyProgress, type SyncProgress } from './run-progress.ts';
 
-
 export interface SyncTarget {
   workspace: string;
   /** Resolved from config when the run starts; never stored or logged. */
