@@ -1,5 +1,6 @@
 import type { RunRow } from '../db/runs/latest-runs.ts';
-import { walkProgress, type RunningWalk } from '../db/runs/running-walks.ts';
+import type { RunningWalk } from '../db/runs/running-walks.ts';
+import { walkProgress } from '../jobs/walk-progress.ts';
 import type { SyncSummary } from '../jobs/sync-run.ts';
 import { humanDuration } from '../util/duration.ts';
 import { isoTime } from '../util/pg-time.ts';

@@ -5,7 +5,8 @@ import { escapeHtml, formatAge } from '../util/html.ts';
 import { lastSuccesses } from '../db/runs/last-successes.ts';
 import { latestRuns, type RunRow } from '../db/runs/latest-runs.ts';
 import { reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-refusals.ts';
-import { runningWalks, walkProgress, type RunningWalk } from '../db/runs/running-walks.ts';
+import { runningWalks, type RunningWalk } from '../db/runs/running-walks.ts';
+import { walkProgress } from '../jobs/walk-progress.ts';
 import { versionsPerDay } from '../db/versions-per-day.ts';
 
 export const CHART_DAYS = 30;

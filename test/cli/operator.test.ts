@@ -9,7 +9,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { deleteRedisKeys } from '../helpers/queue.ts';
 import { databaseUrl, testRedisUrl } from '../helpers/urls.ts';
 import type { Simulator } from '../../src/simulator/index.ts';
-import { spawnCli, type Child } from '../helpers/child.ts';
+import { cliEnv, spawnCli, type Child } from '../helpers/child.ts';
 import { useSimulator, useTestDatabase } from '../helpers/use.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/threetone-sync.js', import.meta.url));
@@ -24,7 +24,7 @@ afterEach(() => {
 });
 
 function envFor(simulator: Simulator, extra: Record<string, string> = {}): Record<string, string> {
-  return { DATABASE_URL: database.url, THREETONE_BASE_URL: simulator.url, THREETONE_API_KEY: KEY, THREETONE_WORKSPACE: 'ops', THREETONE_PAGE_SIZE: '100', LOG_LEVEL: 'warn', ...extra };
+  return cliEnv({ databaseUrl: database.url, baseUrl: simulator.url, apiKey: KEY, workspace: 'ops' }, extra);
 }
 
 const run = async (id?: number) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runningWalks, walkProgress } from '../../src/db/runs/running-walks.ts';
+import { runningWalks } from '../../src/db/runs/running-walks.ts';
+import { walkProgress } from '../../src/jobs/walk-progress.ts';
 import { loadStatus, renderStatusPage } from '../../src/http/status-page.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { ownRun } from '../helpers/own-run.ts';

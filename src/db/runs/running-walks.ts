@@ -1,4 +1,3 @@
-import { parsePgTime } from '../../util/pg-time.ts';
 import type postgres from 'postgres';
 
 export interface RunningWalk {
@@ -24,25 +23,4 @@ export async function runningWalks(sql: postgres.Sql): Promise<RunningWalk[]> {
     WHERE r.status = 'running'
     ORDER BY r.workspace, r.started_at, r.id`;
   return [...rows];
-}
-
-/**
- * How far a running walk is: pages expected from the stored rows at the run's own page size (items per page so far,
- * else `pageSize`), and an ETA from `etaMs(pagesLeft)` when given (the budget's walkEta), else from the walk's pace.
- */
-export function walkProgress(
-  walk: Pick<RunningWalk, 'pages' | 'items_seen' | 'stored_jobs' | 'started_at' | 'kind'>,
-  now: number,
-  pageSize: number,
-  etaMs?: (pagesLeft: number) => number,
-): { expectedPages: number; pagesLeft: number; etaMs: number | null } {
-  const perPage = walk.pages > 0 && walk.items_seen > 0 ? Math.ceil(walk.items_seen / walk.pages) : pageSize;
-  const expectedPages = Math.max(walk.pages, Math.max(1, Math.ceil(walk.stored_jobs / Math.max(1, perPage))));
-  const pagesLeft = Math.max(0, expectedPages - walk.pages);
-  // An incremental run stops early: its page count is not the workspace's.
-  if (walk.kind === 'incremental') return { expectedPages, pagesLeft, etaMs: null };
-  if (etaMs) return { expectedPages, pagesLeft, etaMs: etaMs(pagesLeft) };
-  const started = parsePgTime(walk.started_at).getTime();
-  const pace = walk.pages > 0 ? (now - started) / walk.pages : null;
-  return { expectedPages, pagesLeft, etaMs: pace === null ? null : Math.round(pace * pagesLeft) };
 }
