@@ -172,6 +172,13 @@ const envSchema = z.object({
   /** A reconciliation that would mark more than this share of the workspace's live jobs deleted marks nothing and fails (`reconcile --allow-mass-delete` confirms once). Default 0.25. */
   RECONCILE_MAX_DELETE_RATIO: ratioVar(0, 1, 0.25),
   /**
+   * Pages one walk may take before it fails as runaway (an API answering has_more for ever). 0 derives it per walk:
+   * twice the pages the larger of the stored live jobs and the distinct jobs listed so far would fill, plus 50. Default 0.
+   */
+  WALK_MAX_PAGES: intVar(0, 10_000_000, 0),
+  /** Times one attempt walks again from the top after the API rejected its cursor (expired, or rotated by a deploy). Default 3. */
+  WALK_MAX_RESTARTS: intVar(0, 100, 3),
+  /**
    * Days of sync_runs kept (by started_at); older runs are deleted, except what resume, the incremental stop rule,
    * freshness and a standing reconcile refusal need (docs/analytics.md). Their versions stay, with run_id set to NULL.
    * 0 keeps every run. Default 90.
@@ -292,6 +299,8 @@ export interface Config {
   budgetMarginMs: number;
   incrementalQuietPages: number;
   reconcile: { maxDeleteRatio: number };
+  /** Bounds of one walk (WALK_MAX_PAGES, 0: derived; WALK_MAX_RESTARTS). */
+  walk: { maxPages: number; maxRestarts: number };
   /** Days of sync_runs and of rejected_records kept; 0 keeps everything (src/jobs/retention.ts). */
   retention: { runDays: number; rejectedDays: number };
   /** Session settings of the sync's Postgres connections, and the migration lock's wait. */
@@ -358,6 +367,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     budgetMarginMs: e.THREETONE_BUDGET_MARGIN_MS,
     incrementalQuietPages: e.INCREMENTAL_QUIET_PAGES,
     reconcile: { maxDeleteRatio: e.RECONCILE_MAX_DELETE_RATIO },
+    walk: { maxPages: e.WALK_MAX_PAGES, maxRestarts: e.WALK_MAX_RESTARTS },
     retention: { runDays: e.RUN_RETENTION_DAYS, rejectedDays: e.REJECTED_RETENTION_DAYS },
     pg: { statementTimeoutMs: e.PG_STATEMENT_TIMEOUT_MS, lockTimeoutMs: e.PG_LOCK_TIMEOUT_MS, migrationLockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT_MS },
     databaseUrl: e.DATABASE_URL,

@@ -74,6 +74,10 @@ export const syncRuns = pgTable(
      * workspace lock can never write into a run another process took over.
      */
     owner: text(),
+    /** The order the API served this run's pages in (`created`, `updated`, `unknown`: src/jobs/list-order.ts); null before a page. */
+    list_order: text(),
+    /** Times this run walked again from the top because the API rejected its cursor (expired or rotated). */
+    walk_restarts: integer().notNull().default(0),
     /** 1 + how many times a later attempt resumed this run from its cursor. */
     attempts: integer().notNull().default(1),
     /** Cursor of the next page not yet committed; null once the walk is complete. */

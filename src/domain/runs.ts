@@ -18,3 +18,21 @@ export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
 
 /** Why a run stopped: recorded on the run row, labelled on metrics. */
 export type StopReason = 'end' | 'caught_up' | 'error' | 'interrupted' | 'delete_guard' | 'lost_ownership';
+
+/**
+ * The spec never says in which order the list comes. Deletes and the
+ * incremental stop rule are only safe under orders where a job that changes
+ * moves toward the head, so every walk checks the order it is actually served
+ * in, page after page, instead of trusting one.
+ *
+ * - `created`: creation time never goes up along the walk and last update
+ *   does: a job never moves;
+ * - `updated`: last update never goes up, so a changed job may have jumped to
+ *   the head (also when creation time never goes up either: a walk that cannot
+ *   tell the two apart is treated as the one that needs more care);
+ * - `unknown`: neither holds, so a job may have moved anywhere.
+ *
+ * Least trusted last. Watched by src/jobs/list-order.ts, recorded as `sync_runs.list_order`.
+ */
+export const LIST_ORDERS = ['created', 'updated', 'unknown'] as const;
+export type ListOrder = (typeof LIST_ORDERS)[number];

@@ -1,19 +1,4 @@
-/**
- * The spec never says in which order the list comes. Deletes and the
- * incremental stop rule are only safe under orders where a job that changes
- * moves toward the head, so every walk checks the order it is actually served
- * in, page after page, instead of trusting one.
- *
- * - `created`: creation time never goes up along the walk and last update
- *   does: a job never moves;
- * - `updated`: last update never goes up, so a changed job may have jumped to
- *   the head (also when creation time never goes up either: a walk that cannot
- *   tell the two apart is treated as the one that needs more care);
- * - `unknown`: neither holds, so a job may have moved anywhere.
- */
-export type ListOrder = 'created' | 'updated' | 'unknown';
-
-export const LIST_ORDERS = ['created', 'updated', 'unknown'] as const satisfies readonly ListOrder[];
+import { LIST_ORDERS, type ListOrder } from '../domain/runs.ts';
 
 /** The two times of one listed item that an order could follow (unix seconds). */
 export interface OrderKeys {
@@ -27,7 +12,8 @@ export class ListOrderWatch {
   private byCreated = true;
   private byUpdated = true;
   private firstBreak: string | undefined;
-  private pages = 0;
+  /** Pages observed. */
+  pages = 0;
 
   /** Feeds one page's valid items, in the order served. */
   observe(items: readonly OrderKeys[]): void {

@@ -1,14 +1,16 @@
+import type postgres from 'postgres';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { dropOtherSeen } from '../db/runs/drop-other-seen.ts';
 import { finishReconcile, type ReconcileCounts } from '../db/runs/finish-reconcile.ts';
 import { hasCompleteWalk } from '../db/runs/has-complete-walk.ts';
+import { lastListOrder } from '../db/runs/last-list-order.ts';
 import { nonFinalIds } from '../db/runs/non-final-ids.ts';
 import type { RunOwner } from '../db/runs/run-owner.ts';
 import type { RunKind } from '../domain/runs.ts';
 import type { Logger } from '../log.ts';
 import type { ListResource } from '../resources/resource.ts';
-import { refuseDeletes } from './delete-guard.ts';
+import { refuseDeletes, refuseUntrustedWalk, type WalkTrust } from './delete-guard.ts';
 import { IncrementalStop } from './incremental-stop.ts';
 
 /** What a kind's hooks may use. */
@@ -38,27 +40,35 @@ export interface RunPolicy {
   resumes: boolean;
   /** Whether each page records the ids it listed (for marking deletes at the end). */
   recordsSeen: boolean;
+  /** Whether a complete walk reads the head of the list again for jobs that moved past the cursor (head-sweep.ts). */
+  sweepsHead: boolean;
   /** Once the run is open, before the first page. */
   open(ctx: RunContext): Promise<void>;
   /** The rule to stop early, or undefined to walk every page. */
   stopRule(ctx: RunContext): Promise<StopRule | undefined>;
-  /** After the last page, before the run is closed as succeeded. */
-  finish(ctx: RunContext): Promise<ReconcileCounts | undefined>;
+  /** After the last page, in the transaction that closes the run as succeeded; `walk` says what the walk saw of the list's order. */
+  finish(ctx: RunContext, tx: postgres.TransactionSql, walk: WalkTrust): Promise<ReconcileCounts | undefined>;
 }
 
 const nothing = async () => undefined;
 
 /** Every page; resumable, because a walk that restarts from the top after each transient error may never finish on a big workspace. */
-const full: RunPolicy = { resumes: true, recordsSeen: false, open: nothing, stopRule: nothing, finish: nothing };
+const full: RunPolicy = { resumes: true, recordsSeen: false, sweepsHead: false, open: nothing, stopRule: nothing, finish: nothing };
 
 /** From the newest page until caught up. Cheap to redo, and its stop rule needs the whole walk's view, so it never resumes. */
 const incremental: RunPolicy = {
   resumes: false,
   recordsSeen: false,
+  sweepsHead: false,
   open: nothing,
-  async stopRule({ config, database, resource, owner }) {
+  async stopRule({ config, database, resource, owner, log }) {
     // Until some run has walked every page, the copy may have gaps further down.
     if (!(await hasCompleteWalk(database.sql, owner.workspace))) return undefined;
+    // Stopping early trusts that a changed job moves toward the head; the run loop also stops trusting it mid-walk.
+    if ((await lastListOrder(database.sql, owner.workspace)) === 'unknown') {
+      log.warn('the last walk found the list in neither creation nor last-update order: this incremental sync walks every page');
+      return undefined;
+    }
     const rule = new IncrementalStop(await nonFinalIds(database.sql, resource, owner.workspace), config.incrementalQuietPages);
     return {
       afterPage: (listedIds, changed) => rule.afterPage(listedIds, changed),
@@ -72,17 +82,22 @@ const incremental: RunPolicy = {
   finish: nothing,
 };
 
-/** Every page (resumable), recording each listed id; then marks what no attempt listed as deleted, within the delete guard. */
+/**
+ * Every page (resumable), recording each listed id, then the head again until
+ * nothing can have moved past the cursor; then marks what no attempt listed as
+ * deleted, unless the list's order was not recognised, and within the delete guard.
+ */
 const reconcile: RunPolicy = {
   resumes: true,
   recordsSeen: true,
+  sweepsHead: true,
   async open({ database, owner }) {
     await dropOtherSeen(database.sql, owner.workspace, owner.runId);
   },
   stopRule: nothing,
-  async finish({ config, database, owner, allowMassDelete }) {
+  async finish({ config, owner, allowMassDelete }, tx, walk) {
     const guard = { maxRatio: config.reconcile.maxDeleteRatio, allowMassDelete };
-    return finishReconcile(database.sql, owner, (counts) => refuseDeletes(counts, guard));
+    return finishReconcile(tx, owner, (counts) => refuseUntrustedWalk(counts, walk) ?? refuseDeletes(counts, guard));
   },
 };
 

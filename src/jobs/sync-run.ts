@@ -8,6 +8,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { toPageRows } from '../db/page-rows.ts';
 import { abandonRuns } from '../db/runs/abandon-runs.ts';
+import { countLive } from '../db/runs/count-live.ts';
 import type { ReconcileCounts } from '../db/runs/finish-reconcile.ts';
 import { finishRun, type RunOutcome } from '../db/runs/finish-run.ts';
 import { resumeRun, type ResumedRun } from '../db/runs/resume-run.ts';
@@ -15,17 +16,22 @@ import type { RunOwner } from '../db/runs/run-owner.ts';
 import { startRun } from '../db/runs/start-run.ts';
 import { lockWorkspace } from '../db/workspace-lock.ts';
 import { writePage } from '../db/write-page.ts';
-import type { RunKind, RunStatus, StopReason } from '../domain/runs.ts';
+import type { ListOrder, RunKind, RunStatus, StopReason } from '../domain/runs.ts';
 import { ApiRequestRejectedError } from '../errors/ApiRequestRejectedError.ts';
+import { CursorRejectedError } from '../errors/CursorRejectedError.ts';
 import { describeError } from '../errors/describe-error.ts';
 import { RunOwnershipLostError } from '../errors/RunOwnershipLostError.ts';
 import type { Logger } from '../log.ts';
 import { batchCalls } from '../resources/batch-calls.ts';
 import type { ListResource } from '../resources/resource.ts';
 import { withTimeout } from '../util/with-timeout.ts';
-import { RUN_POLICIES, type RunContext } from './run-kinds.ts';
+import type { WalkTrust } from './delete-guard.ts';
+import { nextSweepBoundary, SWEEP_CLOCK_MARGIN_S, SWEEP_MAX_ROUNDS, sweepRoundReached } from './head-sweep.ts';
+import { ListOrderWatch, worstOrder } from './list-order.ts';
+import { RUN_POLICIES, type RunContext, type RunPolicy } from './run-kinds.ts';
 import { stoppedRun } from './run-outcome.ts';
 import { addPage, emptyProgress, type SyncProgress } from './run-progress.ts';
+import { WalkBound } from './walk-bound.ts';
 
 export interface SyncTarget {
   workspace: string;
@@ -68,6 +74,10 @@ export interface SyncSummary extends SyncProgress {
   apiResponses: Record<string, number>;
   /** Reconciliation only. */
   reconcile?: ReconcileCounts;
+  /** The order the API served this attempt's pages in (undefined before a page). */
+  listOrder?: ListOrder | undefined;
+  /** Walks started again from the top in this attempt because the API rejected a cursor. */
+  walkRestarts: number;
 }
 
 /**
@@ -91,39 +101,28 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
     const ctx: RunContext = { config, database, resource, owner, log, allowMassDelete: target.allowMassDelete === true };
     const client = clientFromConfig(config, { resource, apiKey: target.apiKey, budget: deps.budget, log, signal, onWait: deps.onWait });
     const record = new RunRecord(client);
-    let progress = emptyProgress(owner.runId, target.workspace);
-    const summarize = (outcome: Pick<SyncSummary, 'status' | 'error' | 'stopReason' | 'reconcile'>): SyncSummary => ({
-      ...progress,
-      requests: client.stats.requests,
-      retries: client.stats.retries,
-      apiResponses: { ...client.stats.byStatus },
-      kind: target.kind,
-      ...outcome,
-      resumed: resumed !== undefined,
-      lastPage: (resumed?.pages ?? 0) + progress.pages,
-      durationMs: Date.now() - started,
-    });
-
+    const walk = new WalkState(ctx, target.kind, policy, record, client, signal, resumed);
     try {
       await policy.open(ctx);
       const stopRule = await policy.stopRule(ctx);
       log.info({ kind: target.kind, resumedFromPage: resumed ? resumed.pages + 1 : undefined }, 'sync started');
-      const commit = pageCommitter(ctx, policy.recordsSeen, record);
       let stopReason: StopReason = 'end';
-      for await (const page of pagesFrom(client, resumed?.cursor ?? null, { signal, prefetch: stopRule === undefined, log })) {
-        const committed = await commit(page, (resumed?.pages ?? 0) + progress.pages + 1);
-        progress = addPage(progress, { ...committed, requests: client.stats.requests, retries: client.stats.retries });
-        deps.onPage?.(progress);
+      for await (const page of walk.pages(resumed?.cursor ?? null, stopRule === undefined)) {
+        const committed = await walk.commit(page);
+        deps.onPage?.(walk.progress);
         if (signal.aborted) throw signal.reason ?? new Error('sync interrupted');
-        if (stopRule?.afterPage(committed.listedValidIds, committed.changed)) {
+        // An order that lets a job move anywhere makes "caught up" unknowable: walk on to the end.
+        if (stopRule?.afterPage(committed.listedValidIds, committed.changed) && walk.order !== 'unknown') {
           stopReason = 'caught_up';
           break;
         }
       }
       if (stopReason === 'end') stopRule?.atEnd?.(log);
-      const reconcile = await policy.finish(ctx);
-      await finishRun(database.sql, owner, { status: 'succeeded', error: null, stopReason, resumable: true, ...record.unrecorded() });
-      const summary = summarize({ status: 'succeeded', error: null, stopReason, reconcile });
+      const trust = stopReason === 'end' && policy.sweepsHead ? await walk.sweepHead(() => deps.onPage?.(walk.progress)) : walk.trust(true);
+      const reconcile = await finishRun(database.sql, owner, { status: 'succeeded', error: null, stopReason, resumable: true, ...walk.closing() }, (tx) =>
+        policy.finish(ctx, tx, trust),
+      );
+      const summary = walk.summary({ status: 'succeeded', error: null, stopReason, reconcile }, started);
       deps.onFinish?.(summary);
       const { runId: _id, workspace: _ws, ...counts } = summary;
       log.info(counts, 'sync finished');
@@ -131,10 +130,10 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
     } catch (caught) {
       const error = lock.lost.aborted && !(caught instanceof RunOwnershipLostError) ? new RunOwnershipLostError(owner.runId, target.workspace, describeError(lock.lost.reason)) : caught;
       const stopped = stoppedRun(error, deps.signal);
-      if (stopped.status === 'interrupted') log.info({ stopReason: stopped.stopReason, lastPage: (resumed?.pages ?? 0) + progress.pages }, 'sync interrupted');
+      if (stopped.status === 'interrupted') log.info({ stopReason: stopped.stopReason, lastPage: walk.lastPage }, 'sync interrupted');
       else log.error({ error: stopped.message, stopReason: stopped.stopReason }, 'sync failed');
-      await recordStop(database, owner, { status: stopped.status, error: stopped.message, stopReason: stopped.stopReason, resumable: stopped.resumable, ...record.unrecorded() }, log);
-      deps.onFinish?.(summarize({ status: stopped.status, error: stopped.message, stopReason: stopped.stopReason }));
+      await recordStop(database, owner, { status: stopped.status, error: stopped.message, stopReason: stopped.stopReason, resumable: stopped.resumable, ...walk.closing() }, log);
+      deps.onFinish?.(walk.summary({ status: stopped.status, error: stopped.message, stopReason: stopped.stopReason }, started));
       throw error;
     }
   } finally {
@@ -174,32 +173,117 @@ class RunRecord {
 
   constructor(private readonly client: ThreetoneClient) {}
 
-  /** Requests and retries not yet on the run row; counts them as recorded. */
-  unrecorded(): { requests: number; retries: number } {
+  /** Requests and retries not yet on the run row. */
+  peek(): { requests: number; retries: number } {
     const { requests, retries } = this.client.stats;
-    const delta = { requests: requests - this.recorded.requests, retries: retries - this.recorded.retries };
-    this.recorded = { requests, retries };
+    return { requests: requests - this.recorded.requests, retries: retries - this.recorded.retries };
+  }
+
+  /** Requests and retries not yet on the run row; counts them as recorded (the caller writes them in a transaction that commits). */
+  unrecorded(): { requests: number; retries: number } {
+    const delta = this.peek();
+    this.recorded = { ...this.client.stats };
     return delta;
   }
 }
 
 interface CommittedPage {
-  items: number;
-  rejected: number;
-  written: Awaited<ReturnType<typeof writePage>>;
   /** Ids of the page's valid items, for the stop rule. */
   listedValidIds: string[];
+  /** Last update of each valid item (API time, unix seconds), for the head sweep. */
+  updatedTimes: number[];
   /** Versions added or amended. */
   changed: number;
 }
 
-/** Validates one page and commits it, with the run's progress, in one transaction. */
-function pageCommitter(ctx: RunContext, recordSeen: boolean, record: RunRecord): (page: WalkedPage, pageNumber: number) => Promise<CommittedPage> {
-  const { database, resource, owner, log } = ctx;
-  const warnDrift = driftWarner(log);
-  return async (page, pageNumber) => {
+/** A page from the walk; `restarted` on the first page of each walk from the top after a rejected cursor. */
+interface RestartedPage extends WalkedPage {
+  restarted: boolean;
+}
+
+/**
+ * One attempt's walk: its pages from the API to the tables, and what the walk
+ * learns on the way (the order the list comes in, how far it may go, how often
+ * it started again), which decides whether its misses may count as deletes.
+ */
+class WalkState {
+  progress: SyncProgress;
+  restarts = 0;
+  private readonly orders: ListOrder[] = [];
+  private watch = new ListOrderWatch();
+  private bound: WalkBound | undefined;
+  private warnedOrder = false;
+  /** Where an earlier segment's order broke. */
+  private brokenEvidence: string | undefined;
+  private readonly warnDrift: (notes: DriftNote[]) => void;
+  /** When what moved may have moved past this run's cursor: its first attempt's start (local clock). */
+  private readonly runStartedAtMs: number;
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly kind: RunKind,
+    private readonly policy: RunPolicy,
+    private readonly record: RunRecord,
+    private readonly client: ThreetoneClient,
+    private readonly signal: AbortSignal,
+    private readonly resumed: ResumedRun | undefined,
+  ) {
+    this.progress = emptyProgress(ctx.owner.runId, ctx.owner.workspace);
+    this.warnDrift = driftWarner(ctx.log);
+    this.runStartedAtMs = resumed?.startedAtMs ?? Date.now();
+  }
+
+  /** 1-based number of the last page committed, counting earlier attempts. */
+  get lastPage(): number {
+    return (this.resumed?.pages ?? 0) + this.progress.pages;
+  }
+
+  /** The least trusted order any segment of this attempt was served in so far; undefined before a page. */
+  get order(): ListOrder | undefined {
+    return this.progress.pages === 0 ? undefined : worstOrder([...this.orders, this.watch.order]);
+  }
+
+  /**
+   * The pages from `cursor` on. A cursor can expire, or an API deploy can
+   * rotate every cursor handed out: when the API rejects one (the saved cursor
+   * of a resumed run, or any cursor mid-walk), the walk starts again from the
+   * top, up to WALK_MAX_RESTARTS times in this attempt. Committed pages and a
+   * reconciliation's seen ids stay; only the first page's request, which
+   * carries no cursor, is the request itself being wrong.
+   */
+  async *pages(cursor: string | null, prefetch: boolean): AsyncGenerator<RestartedPage> {
+    const { config, log } = this.ctx;
+    let from = cursor;
+    let restarted = false;
+    for (;;) {
+      let yielded = false;
+      this.startSegment();
+      try {
+        for await (const page of walkPages(this.client, { startCursor: from, signal: this.signal, prefetch })) {
+          yield { ...page, restarted: restarted && !yielded };
+          yielded = true;
+        }
+        return;
+      } catch (error) {
+        if (!(error instanceof ApiRequestRejectedError) || (from === null && !yielded)) throw error;
+        if (this.restarts >= config.walk.maxRestarts) throw new CursorRejectedError(this.restarts, error);
+        this.restarts++;
+        log.warn(
+          { error: describeError(error), restart: this.restarts, maxRestarts: config.walk.maxRestarts },
+          `the API rejected the walk's cursor (expired or rotated); walking again from the top (restart ${this.restarts} of ${config.walk.maxRestarts})`,
+        );
+        from = null;
+        restarted = true;
+      }
+    }
+  }
+
+  /** Validates one page and commits it, with the run's progress, in one transaction; then checks the walk's order and bound. */
+  async commit(page: WalkedPage): Promise<CommittedPage> {
+    const { database, resource, owner, log } = this.ctx;
+    const pageNumber = this.lastPage + 1;
     const { valid, rejected, drift } = validateItems(resource, page.items);
-    warnDrift(drift);
+    this.warnDrift(drift);
     const listedValidIds = valid.map((v) => String(v.item[resource.idField]));
     const written = await writePage(database.sql, {
       resource,
@@ -210,8 +294,8 @@ function pageCommitter(ctx: RunContext, recordSeen: boolean, record: RunRecord):
       itemsSeen: page.items.length,
       nextCursor: page.nextCursor,
       listedIds: [...listedValidIds, ...rejected.flatMap((r) => (r.itemId === null ? [] : [r.itemId]))],
-      recordSeen,
-      ...record.unrecorded(),
+      recordSeen: this.policy.recordsSeen,
+      ...this.record.unrecorded(),
     });
     if (rejected.length > 0) log.warn({ page: pageNumber, rejected: rejected.length, firstReason: rejected[0]?.reason }, 'items rejected');
     if (written.refused.length > 0) {
@@ -220,30 +304,84 @@ function pageCommitter(ctx: RunContext, recordSeen: boolean, record: RunRecord):
     if (written.undeleted > 0) log.info({ page: pageNumber, undeleted: written.undeleted }, 'jobs marked deleted are listed again: mark cleared');
     const { refused: _refused, ...counts } = written;
     log.debug({ page: pageNumber, items: page.items.length, ...counts }, 'page committed');
-    return { items: page.items.length, rejected: rejected.length, written, listedValidIds, changed: written.versionsAdded + written.versionsAmended };
-  };
-}
+    this.progress = addPage(this.progress, { items: page.items.length, rejected: rejected.length, written, requests: this.client.stats.requests, retries: this.client.stats.retries });
 
-/**
- * The pages from `cursor` on. A saved cursor can expire: if the API rejects
- * it before this attempt committed any page, the walk starts again from the
- * top (a resumed run's recorded progress stays; seen ids are only added to).
- */
-async function* pagesFrom(
-  client: ThreetoneClient,
-  cursor: string | null,
-  options: { signal: AbortSignal; prefetch: boolean; log: Logger },
-): AsyncGenerator<WalkedPage> {
-  let yielded = false;
-  try {
-    for await (const page of walkPages(client, { startCursor: cursor, signal: options.signal, prefetch: options.prefetch })) {
-      yielded = true;
-      yield page;
+    const updatedTimes = valid.map((v) => Number(v.item[resource.versionField]));
+    this.watch.observe(valid.map((v, i) => ({ created: Number(v.item[resource.createdField]), updated: updatedTimes[i]! })));
+    if (this.watch.order === 'unknown' && !this.warnedOrder) {
+      this.warnedOrder = true;
+      log.warn(
+        { page: pageNumber, evidence: this.watch.evidence },
+        'the API lists jobs in neither creation nor last-update order: this walk will not stop early, and a reconciliation will mark no deletes',
+      );
     }
-  } catch (error) {
-    if (cursor === null || yielded || !(error instanceof ApiRequestRejectedError)) throw error;
-    options.log.warn({ error: describeError(error) }, 'the API rejected the saved cursor; walking again from the top');
-    yield* walkPages(client, { startCursor: null, signal: options.signal, prefetch: options.prefetch });
+    this.bound ??= new WalkBound({ storedLive: await countLive(database.sql, resource, owner.workspace), pageSize: this.ctx.config.pageSize, maxPages: this.ctx.config.walk.maxPages });
+    this.bound.afterPage(listedValidIds);
+    return { listedValidIds, updatedTimes, changed: written.versionsAdded + written.versionsAmended };
+  }
+
+  /**
+   * After a complete walk: the head of the list again, in rounds, until
+   * nothing can have moved past the cursor (head-sweep.ts). Only a list by
+   * last update needs it: by creation nothing moves, and in an order not
+   * recognised the deletes are refused anyway.
+   */
+  async sweepHead(onPage: () => void): Promise<WalkTrust> {
+    if (this.order !== 'updated') return this.trust(true);
+    const { log } = this.ctx;
+    let boundaryS = Math.floor(this.runStartedAtMs / 1000) - SWEEP_CLOCK_MARGIN_S;
+    for (let round = 1; round <= SWEEP_MAX_ROUNDS; round++) {
+      const startedAtMs = Date.now();
+      let pages = 0;
+      for await (const page of this.pages(null, false)) {
+        // A restart inside the round makes it a round of several requests: another round follows.
+        const committed = await this.commit(page);
+        pages += page.restarted ? 2 : 1;
+        onPage();
+        if (this.signal.aborted) throw this.signal.reason ?? new Error('sync interrupted');
+        if (sweepRoundReached(committed.updatedTimes, boundaryS, page.nextCursor === null)) break;
+      }
+      log.info({ round, pages, boundary: new Date(boundaryS * 1000).toISOString() }, 'list ordered by last update: read its head again for jobs that moved past the cursor');
+      const next = nextSweepBoundary({ pages, startedAtMs });
+      if (next === undefined) return this.trust(true);
+      boundaryS = next;
+    }
+    return this.trust(false);
+  }
+
+  trust(headSettled: boolean): WalkTrust {
+    return { order: this.order ?? 'created', orderEvidence: this.watch.evidence ?? this.brokenEvidence, headSettled };
+  }
+
+  /** What the run row gets when this attempt closes (not yet written: a close that rolls back leaves it for the next). */
+  closing(): { requests: number; retries: number; listOrder: ListOrder | undefined; walkRestarts: number } {
+    return { ...this.record.peek(), listOrder: this.order, walkRestarts: this.restarts };
+  }
+
+  summary(outcome: Pick<SyncSummary, 'status' | 'error' | 'stopReason' | 'reconcile'>, startedMs: number): SyncSummary {
+    return {
+      ...this.progress,
+      requests: this.client.stats.requests,
+      retries: this.client.stats.retries,
+      apiResponses: { ...this.client.stats.byStatus },
+      kind: this.kind,
+      ...outcome,
+      resumed: this.resumed !== undefined,
+      lastPage: this.lastPage,
+      durationMs: Date.now() - startedMs,
+      listOrder: this.order,
+      walkRestarts: this.restarts,
+    };
+  }
+
+  /** Each walk (from a cursor, or from the top again) is watched afresh: its first page follows no earlier page. */
+  private startSegment(): void {
+    if (this.watch.pages > 0) {
+      this.orders.push(this.watch.order);
+      this.brokenEvidence ??= this.watch.evidence;
+      this.watch = new ListOrderWatch();
+    }
+    this.bound = undefined;
   }
 }
 

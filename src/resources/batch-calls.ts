@@ -51,6 +51,7 @@ export const batchCalls: ListResource<BatchCall> = {
   itemSchema: batchCallSchema,
   idField: 'id',
   versionField: 'last_updated_at_unix',
+  createdField: 'created_at_unix',
   columns: [
     ['id', 'text'],
     ['phone_number_id', 'text'],

@@ -21,6 +21,8 @@ export interface ListResource<Item extends Record<string, unknown> = Record<stri
   /** The field that identifies an item, and the one that orders its versions (history's key is workspace, id, version). Field names are the column names. */
   idField: string;
   versionField: string;
+  /** Unix seconds of the item's creation: with versionField, the two orders a walk checks the list against (src/jobs/list-order.ts). */
+  createdField: string;
   /** The API fields stored as columns of both tables, with their types, in the write's order. `raw` (the item as received) comes on top. */
   columns: readonly (readonly [string, ColumnType])[];
   /** Text fields that are part of an index key: validation caps their length, since one over-long value would fail its whole page. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALWAYS_ALLOWED_DELETES, refuseDeletes } from '../../src/jobs/delete-guard.ts';
+import { ALWAYS_ALLOWED_DELETES, refuseDeletes, refuseUntrustedWalk } from '../../src/jobs/delete-guard.ts';
 
 const guard = { maxRatio: 0.25, allowMassDelete: false };
 
@@ -31,5 +31,24 @@ describe('refuseDeletes', () => {
   it('treats a ratio of 1 as no limit but still guards an empty listing', () => {
     expect(refuseDeletes({ apiCount: 1, live: 1000, wouldDelete: 999 }, { ...guard, maxRatio: 1 })).toBeUndefined();
     expect(refuseDeletes({ apiCount: 0, live: 1000, wouldDelete: 1000 }, { ...guard, maxRatio: 1 })).toMatch(/listed no jobs/);
+  });
+});
+
+describe('refuseUntrustedWalk', () => {
+  const counts = { apiCount: 90, live: 100, wouldDelete: 10 };
+  it('lets a walk in a recognised order whose head settled through', () => {
+    expect(refuseUntrustedWalk(counts, { order: 'created', headSettled: true })).toBeUndefined();
+    expect(refuseUntrustedWalk(counts, { order: 'updated', headSettled: true })).toBeUndefined();
+  });
+
+  it('refuses the misses of a walk in an order it did not recognise, and of one whose head never settled', () => {
+    expect(refuseUntrustedWalk(counts, { order: 'unknown', orderEvidence: 'page 2: …', headSettled: true })).toBe(
+      'reconciliation refused: the API listed jobs in neither creation nor last-update order (page 2: …), so 10 jobs it did not list may only have moved; it marked nothing',
+    );
+    expect(refuseUntrustedWalk(counts, { order: 'updated', headSettled: false })).toMatch(/^reconciliation refused: jobs kept moving to the head of the list through 4 re-reads/);
+  });
+
+  it('has nothing to refuse when nothing would be marked', () => {
+    expect(refuseUntrustedWalk({ ...counts, wouldDelete: 0 }, { order: 'unknown', headSettled: false })).toBeUndefined();
   });
 });

@@ -1,6 +1,5 @@
 import type postgres from 'postgres';
 import { ReconcileRefusedError } from '../../errors/ReconcileRefusedError.ts';
-import { proveOwnership } from './prove-ownership.ts';
 import type { RunOwner } from './run-owner.ts';
 
 export interface DeleteCounts {
@@ -35,36 +34,35 @@ WHERE c.workspace = $1 AND c.deleted_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM reconcile_seen s WHERE s.run_id = $2 AND s.id = c.id)`;
 
 /**
- * After a reconciliation walked every page, in one transaction that proves
- * the run is still ours: counts, the guard's verdict (`refuse` returns a
- * reason to mark nothing), the marks, and the run's counts.
+ * After a reconciliation walked every page, inside the transaction that
+ * closes the run (finishRun proved the run is still ours): counts, the
+ * guard's verdict (`refuse` returns a reason to mark nothing), the marks, and
+ * the run's counts. One transaction, so a process killed in between never
+ * leaves marks on a run recorded as failed, or the reverse.
  */
 export async function finishReconcile(
-  sql: postgres.Sql,
+  tx: postgres.TransactionSql,
   owner: RunOwner,
   refuse: (counts: DeleteCounts) => string | undefined,
 ): Promise<ReconcileCounts> {
-  return sql.begin(async (tx) => {
-    await proveOwnership(tx, owner, { lock: true });
-    const [counts] = await tx.unsafe<(DeleteCounts & { undeleted: number })[]>(
-      `SELECT (SELECT pg_catalog.count(*) FROM reconcile_seen WHERE run_id = $2)::int AS "apiCount",
-              (SELECT pg_catalog.count(*) FROM batch_calls WHERE workspace = $1 AND deleted_at IS NULL)::int AS "live",
-              (SELECT pg_catalog.count(*) ${CANDIDATES})::int AS "wouldDelete",
-              (SELECT undeleted FROM sync_runs WHERE id = $2) AS "undeleted"`,
-      [owner.workspace, owner.runId],
-    );
-    const reason = refuse(counts!);
-    if (reason !== undefined) throw new ReconcileRefusedError(reason, counts!);
-    const deleted = await tx.unsafe(
-      `UPDATE batch_calls SET deleted_at = pg_catalog.now()
-       WHERE (workspace, id) IN (SELECT c.workspace, c.id ${CANDIDATES})`,
-      [owner.workspace, owner.runId],
-    );
-    const result = { apiCount: counts!.apiCount, storedCount: counts!.live, deleted: deleted.count, undeleted: counts!.undeleted };
-    await tx`
-      UPDATE sync_runs SET deleted = ${result.deleted}, api_count = ${result.apiCount}, stored_count = ${result.storedCount}
-      WHERE id = ${owner.runId}`;
-    await tx`DELETE FROM reconcile_seen WHERE run_id = ${owner.runId}`;
-    return result;
-  });
+  const [counts] = await tx.unsafe<(DeleteCounts & { undeleted: number })[]>(
+    `SELECT (SELECT pg_catalog.count(*) FROM reconcile_seen WHERE run_id = $2)::int AS "apiCount",
+            (SELECT pg_catalog.count(*) FROM batch_calls WHERE workspace = $1 AND deleted_at IS NULL)::int AS "live",
+            (SELECT pg_catalog.count(*) ${CANDIDATES})::int AS "wouldDelete",
+            (SELECT undeleted FROM sync_runs WHERE id = $2) AS "undeleted"`,
+    [owner.workspace, owner.runId],
+  );
+  const reason = refuse(counts!);
+  if (reason !== undefined) throw new ReconcileRefusedError(reason, counts!);
+  const deleted = await tx.unsafe(
+    `UPDATE batch_calls SET deleted_at = pg_catalog.now()
+     WHERE (workspace, id) IN (SELECT c.workspace, c.id ${CANDIDATES})`,
+    [owner.workspace, owner.runId],
+  );
+  const result = { apiCount: counts!.apiCount, storedCount: counts!.live, deleted: deleted.count, undeleted: counts!.undeleted };
+  await tx`
+    UPDATE sync_runs SET deleted = ${result.deleted}, api_count = ${result.apiCount}, stored_count = ${result.storedCount}
+    WHERE id = ${owner.runId}`;
+  await tx`DELETE FROM reconcile_seen WHERE run_id = ${owner.runId}`;
+  return result;
 }

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { RunStatus, StopReason } from '../../domain/runs.ts';
+import type { ListOrder, RunStatus, StopReason } from '../../domain/runs.ts';
 import { RunOwnershipLostError } from '../../errors/RunOwnershipLostError.ts';
 import { proveOwnership } from './prove-ownership.ts';
 import type { RunOwner } from './run-owner.ts';
@@ -15,6 +15,10 @@ export interface RunOutcome {
   stopReason: StopReason;
   /** False for failures a retry would repeat (rejected key, broken pagination): the next attempt starts from the top. */
   resumable: boolean;
+  /** The order this attempt's pages came in; undefined keeps what the row has (no page read). */
+  listOrder?: ListOrder | undefined;
+  /** Walks again from the top in this attempt after a rejected cursor. */
+  walkRestarts?: number;
 }
 
 /**
@@ -22,16 +26,27 @@ export interface RunOutcome {
  * page's own transaction. A success proves full ownership (token and lock); a
  * failure only needs the token, so a run whose lock connection died can still
  * say why it stopped, unless another process took it over meanwhile.
+ * `finish` (a reconciliation's deletes) runs in the same transaction, after
+ * the proof: the marks and the status commit together or not at all.
  */
-export async function finishRun(sql: postgres.Sql, owner: RunOwner, outcome: RunOutcome): Promise<void> {
+export async function finishRun<T = undefined>(
+  sql: postgres.Sql,
+  owner: RunOwner,
+  outcome: RunOutcome,
+  finish?: (tx: postgres.TransactionSql) => Promise<T>,
+): Promise<T | undefined> {
+  let finished: T | undefined;
   await sql.begin(async (tx) => {
     if (outcome.status === 'succeeded') await proveOwnership(tx, owner, { lock: true });
+    finished = finish ? await finish(tx) : undefined;
     const closed = await tx`
       UPDATE sync_runs SET
         status = ${outcome.status},
         error = ${outcome.error},
         requests = requests + ${outcome.requests},
         retries = retries + ${outcome.retries},
+        list_order = COALESCE(${outcome.listOrder ?? null}, list_order),
+        walk_restarts = walk_restarts + ${outcome.walkRestarts ?? 0},
         next_cursor = CASE WHEN ${outcome.resumable} THEN next_cursor END,
         stop_reason = ${outcome.stopReason},
         finished_at = pg_catalog.now()
@@ -40,4 +55,5 @@ export async function finishRun(sql: postgres.Sql, owner: RunOwner, outcome: Run
     // A run that cannot resume has no use for the ids it saw.
     if (!outcome.resumable) await tx`DELETE FROM reconcile_seen WHERE run_id = ${owner.runId}`;
   });
+  return finished;
 }

@@ -5,6 +5,8 @@ export interface ResumedRun {
   runId: number;
   cursor: string;
   pages: number;
+  /** When the run's first attempt started (ms since the epoch): what moved since then may have moved past its cursor. */
+  startedAtMs: number;
 }
 
 /**
@@ -16,10 +18,10 @@ export interface ResumedRun {
  * the workspace lock.
  */
 export async function resumeRun(sql: postgres.Sql, workspace: string, kind: RunKind, token: string): Promise<ResumedRun | undefined> {
-  const [row] = await sql<{ runId: number; cursor: string; pages: number }[]>`
+  const [row] = await sql<ResumedRun[]>`
     UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL, stop_reason = NULL, attempts = attempts + 1, owner = ${token}
     WHERE id = (SELECT id FROM sync_runs WHERE workspace = ${workspace} AND kind = ${kind} ORDER BY id DESC LIMIT 1)
       AND status IN ('failed', 'interrupted') AND next_cursor IS NOT NULL
-    RETURNING id::int AS "runId", next_cursor AS cursor, pages`;
+    RETURNING id::int AS "runId", next_cursor AS cursor, pages, (extract(epoch FROM started_at) * 1000)::float8 AS "startedAtMs"`;
   return row;
 }
