@@ -182,6 +182,11 @@ function runCollectors(registry: Registry): (summary: SyncSummary) => void {
   const rejected = byWorkspace('threetone_sync_rejected_items_total', 'Items that failed validation (kept in rejected_records).');
   const retries = byWorkspace('threetone_api_retries_total', 'API requests retried.');
   const refused = byWorkspace('threetone_sync_reconcile_refused_total', 'Reconciliations that refused to mark a mass delete and marked nothing.');
+  const unrecognised = byWorkspace(
+    'threetone_sync_list_order_unrecognised_total',
+    'Runs that found the API listing jobs in neither creation nor last-update order (no early stop, no deletes marked).',
+  );
+  const restarts = byWorkspace('threetone_sync_walk_restarts_total', 'Walks started again from the top because the API rejected a cursor (expired or rotated).');
   const responses = new Counter({
     name: 'threetone_api_responses_total',
     help: 'API responses by HTTP status, or network / timeout.',
@@ -199,5 +204,7 @@ function runCollectors(registry: Registry): (summary: SyncSummary) => void {
     retries.inc(workspace, s.retries);
     for (const [status, count] of Object.entries(s.apiResponses)) responses.inc({ ...workspace, status }, count);
     if (s.stopReason === DELETE_GUARD) refused.inc(workspace);
+    if (s.listOrder === 'unknown') unrecognised.inc(workspace);
+    restarts.inc(workspace, s.walkRestarts);
   };
 }

@@ -108,11 +108,17 @@ function renderWorkspace(status: WorkspaceStatus, now: Date): string {
       ? '<strong>never</strong>'
       : `<strong>${timeTag(status.lastSuccess)}</strong> <span class="age">(${escapeHtml(formatAge(now.getTime() - status.lastSuccess.getTime()))})</span>`;
   return `<section class="workspace">
-<h2>${escapeHtml(status.workspace)}</h2>${renderRefusal(status.refusedReconcile)}
+<h2>${escapeHtml(status.workspace)}</h2>${renderRefusal(status.refusedReconcile)}${renderListOrder(status.runs)}
 <p class="last ${health}">Last successful sync: ${last}</p>${renderFailing(status.runs, now)}${(status.running ?? []).map(renderRunning).join('')}
 ${renderChart(status.versionsPerDay)}
 ${renderRuns(status.runs)}
 </section>`;
+}
+
+/** The newest walk found the list in an order that lets a job move anywhere: what that costs, until the order is recognised again. */
+function renderListOrder(runs: RunRow[]): string {
+  if (runs.find((run) => run.list_order !== null)?.list_order !== 'unknown') return '';
+  return '\n<p class="warning" role="alert"><strong>List order not recognised:</strong> the API listed jobs in neither creation nor last-update order in its latest walk, so incremental syncs walk every page and reconciliations mark no deletes until it does again.</p>';
 }
 
 /** Above everything else of its workspace: until someone confirms, jobs deleted upstream still look live here. */

@@ -100,6 +100,23 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
     expect(sample(text, 'threetone_sync_last_success_timestamp_seconds', { workspace: 'alpha' })).toBeUndefined();
   });
 
+  it('counts walks restarted after a rejected cursor', async () => {
+    env = await startHttpEnv(backend);
+    let invalidated = false;
+    const onPage = () => {
+      if (!invalidated) env!.simulator.invalidateCursors();
+      invalidated = true;
+    };
+    const summary = await runSync(
+      { config: env.config, database: env.database, log: silentLogger, onPage, onFinish: env.metrics.observeRun },
+      { workspace: 'alpha', apiKey: env.config.workspaces[0]!.apiKey, kind: 'full' },
+    );
+    expect(summary).toMatchObject({ status: 'succeeded', walkRestarts: 1 });
+    const text = await scrape();
+    expect(sample(text, 'threetone_sync_walk_restarts_total', { workspace: 'alpha' })).toBe(1);
+    expect(sample(text, 'threetone_sync_list_order_unrecognised_total', { workspace: 'alpha' })).toBeUndefined();
+  });
+
   it('reports the last success from Postgres in a process that ran nothing itself', async () => {
     env = await startHttpEnv(backend);
     const summary = await env.sync();

@@ -6,7 +6,7 @@ const NOW = new Date('2026-12-01T12:00:00Z');
 
 function run(id: number, status: string, error: string | null = null): RunRow {
   const started = new Date(NOW.getTime() - id * 300_000).toISOString().replace('T', ' ').replace('Z', '+00');
-  return { id: 100 - id, workspace: 'acme', kind: 'incremental', status, started_at: started, finished_at: status === 'running' ? null : started, pages: 1, items_seen: 10, versions_added: 0, rejected: 0, requests: 1, error, stop_reason: status === 'failed' ? 'error' : null };
+  return { id: 100 - id, workspace: 'acme', kind: 'incremental', status, started_at: started, finished_at: status === 'running' ? null : started, pages: 1, items_seen: 10, versions_added: 0, rejected: 0, requests: 1, error, stop_reason: status === 'failed' ? 'error' : null, list_order: 'created' };
 }
 
 function page(runs: RunRow[]): string {
@@ -31,5 +31,14 @@ describe('the status page on a failing workspace', () => {
     expect(page(runs)).toMatch(/<strong>Failing<\/strong> since <time datetime="2026-12-01T11:45:00.000Z">[^<]+<\/time> <span class="age">\([^)]+\)<\/span>: 2 runs in a row/);
     expect(page([run(1, 'succeeded'), run(2, 'failed', down)])).not.toContain('Failing');
     expect(failingStreak([run(1, 'failed', down)])).toMatchObject({ count: 1, all: true });
+  });
+});
+
+describe('the status page on a list whose order is not recognised', () => {
+  it('warns while the newest walk that read a page found neither creation nor last-update order, and not after', () => {
+    const unknown = { ...run(2, 'succeeded'), list_order: 'unknown' };
+    const warning = 'List order not recognised:</strong> the API listed jobs in neither creation nor last-update order in its latest walk';
+    expect(page([{ ...run(1, 'failed', 'API down'), list_order: null }, unknown])).toContain(warning);
+    expect(page([run(1, 'succeeded'), unknown])).not.toContain('List order not recognised');
   });
 });

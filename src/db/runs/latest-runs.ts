@@ -14,6 +14,8 @@ export type RunRow = {
   requests: number;
   error: string | null;
   stop_reason: string | null;
+  /** The order the API served the run's pages in (src/domain/runs.ts ListOrder); null before a page. */
+  list_order: string | null;
 };
 
 /**
@@ -30,7 +32,7 @@ export async function latestRuns(sql: postgres.Sql, perWorkspace = 5): Promise<R
       FROM workspaces w WHERE w.workspace IS NOT NULL
     )
     SELECT r.id::int, r.workspace, r.kind, r.status, r.started_at::text, r.finished_at::text, r.pages, r.items_seen,
-           r.versions_added, r.rejected, r.requests, r.error, r.stop_reason
+           r.versions_added, r.rejected, r.requests, r.error, r.stop_reason, r.list_order
     FROM workspaces w
     CROSS JOIN LATERAL (
       SELECT * FROM sync_runs s WHERE s.workspace = w.workspace
