@@ -231,6 +231,8 @@ class WalkState {
     this.progress = emptyProgress(ctx.owner.runId, ctx.owner.workspace);
     this.warnDrift = driftWarner(ctx.log);
     this.runStartedAtMs = resumed?.startedAtMs ?? Date.now();
+    // Pages committed by earlier attempts count towards this run's deletes: so does the order they came in.
+    if (resumed?.listOrder) this.orders.push(resumed.listOrder);
   }
 
   /** 1-based number of the last page committed, counting earlier attempts. */
@@ -240,7 +242,8 @@ class WalkState {
 
   /** The least trusted order any segment of this attempt was served in so far; undefined before a page. */
   get order(): ListOrder | undefined {
-    return this.progress.pages === 0 ? undefined : worstOrder([...this.orders, this.watch.order]);
+    if (this.watch.pages === 0 && this.orders.length === 0) return undefined;
+    return worstOrder(this.watch.pages === 0 ? this.orders : [...this.orders, this.watch.order]);
   }
 
   /**

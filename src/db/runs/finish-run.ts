@@ -47,7 +47,7 @@ export async function finishRun<T = undefined>(
         retries = retries + ${outcome.retries},
         list_order = COALESCE(${outcome.listOrder ?? null}, list_order),
         walk_restarts = walk_restarts + ${outcome.walkRestarts ?? 0},
-        next_cursor = CASE WHEN ${outcome.resumable} THEN next_cursor END,
+        next_cursor = CASE WHEN ${outcome.resumable && outcome.status !== 'succeeded'} THEN next_cursor END,
         stop_reason = ${outcome.stopReason},
         finished_at = pg_catalog.now()
       WHERE id = ${owner.runId} AND owner = ${owner.token} AND status = 'running'`;

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { RunKind } from '../../domain/runs.ts';
+import type { ListOrder, RunKind } from '../../domain/runs.ts';
 
 export interface ResumedRun {
   runId: number;
@@ -7,6 +7,8 @@ export interface ResumedRun {
   pages: number;
   /** When the run's first attempt started (ms since the epoch): what moved since then may have moved past its cursor. */
   startedAtMs: number;
+  /** The order earlier attempts were served in (null: none read a page). */
+  listOrder: ListOrder | null;
 }
 
 /**
@@ -22,6 +24,7 @@ export async function resumeRun(sql: postgres.Sql, workspace: string, kind: RunK
     UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL, stop_reason = NULL, attempts = attempts + 1, owner = ${token}
     WHERE id = (SELECT id FROM sync_runs WHERE workspace = ${workspace} AND kind = ${kind} ORDER BY id DESC LIMIT 1)
       AND status IN ('failed', 'interrupted') AND next_cursor IS NOT NULL
-    RETURNING id::int AS "runId", next_cursor AS cursor, pages, (extract(epoch FROM started_at) * 1000)::float8 AS "startedAtMs"`;
+    RETURNING id::int AS "runId", next_cursor AS cursor, pages, (extract(epoch FROM started_at) * 1000)::float8 AS "startedAtMs",
+      list_order AS "listOrder"`;
   return row;
 }
