@@ -203,7 +203,9 @@ function buildProgram(): Command {
     .option('--rate-limit', 'enforce 100 requests a minute and 1000 an hour per key, like the real API')
     .option('--rate-limit-headers', 'with --rate-limit: also send RateLimit-Limit/-Remaining/-Reset headers')
     .option('--mutate-every <seconds>', 'progress, add and delete a few jobs this often', integer('--mutate-every', 1, 86_400))
-    .action(async (opts: { port: number; host: string; items: number; latency: number; faultRate: number; seed: number; apiKey: string; rateLimit?: boolean; rateLimitHeaders?: boolean; mutateEvery?: number }) => {
+    .addOption(new Option('--order <order>', 'list order: created (documented), or updated (a job updated mid-walk jumps to the top and the walk misses it)').choices(['created', 'updated']).default('created'))
+    .option('--cursor-ttl-ms <ms>', 'answer 422 "cursor expired" to a last_doc issued longer ago than this', integer('--cursor-ttl-ms', 1, 2 ** 31))
+    .action(async (opts: { port: number; host: string; items: number; latency: number; faultRate: number; seed: number; apiKey: string; rateLimit?: boolean; rateLimitHeaders?: boolean; mutateEvery?: number; order: 'created' | 'updated'; cursorTtlMs?: number }) => {
       const { runSimulatorCli } = await import('../simulator/index.ts');
       await runSimulatorCli({
         port: opts.port,
@@ -216,6 +218,8 @@ function buildProgram(): Command {
         rateLimit: opts.rateLimit === true,
         rateLimitHeaders: opts.rateLimitHeaders === true,
         mutateEverySeconds: opts.mutateEvery,
+        order: opts.order,
+        cursorTtlMs: opts.cursorTtlMs,
       });
     });
 

@@ -1,10 +1,11 @@
+import type { ListOrder } from './dataset.ts';
 import { startSimulator, type Simulator } from './server.ts';
 
 export { startSimulator, ENDPOINT } from './server.ts';
 export type { RateLimits, Simulator, SimulatorOptions, SimulatorStats } from './server.ts';
 export type { FaultKind, CursorSabotageKind } from './faults.ts';
 export { ALL_FAULT_KINDS } from './faults.ts';
-export type { DriftOptions, MutationResult, MutationSpec } from './dataset.ts';
+export type { DriftOptions, ListOrder, MutationResult, MutationSpec } from './dataset.ts';
 
 export interface SimulatorCliOptions {
   port: number;
@@ -19,6 +20,10 @@ export interface SimulatorCliOptions {
   /** With `rateLimit`: also send RateLimit-* headers. */
   rateLimitHeaders?: boolean;
   mutateEverySeconds?: number;
+  /** See SimulatorOptions.order; default 'created'. */
+  order?: ListOrder;
+  /** See SimulatorOptions.cursorTtlMs; default: cursors never expire. */
+  cursorTtlMs?: number;
 }
 
 /** Limits used by `rateLimit: true`: Threetone's documented 100 requests a minute and 1,000 an hour per key. */
@@ -40,8 +45,13 @@ export async function runSimulatorCli(opts: SimulatorCliOptions): Promise<Simula
     seed: opts.seed ?? 42,
     apiKeys: [apiKey],
     rateLimit: opts.rateLimit ? { ...CLI_RATE_LIMIT, headers: opts.rateLimitHeaders === true } : null,
+    order: opts.order,
+    cursorTtlMs: opts.cursorTtlMs,
   });
-  process.stdout.write(`simulator listening on ${simulator.url} (items=${opts.items}, api key: ${apiKey})\n`);
+  let line = `simulator listening on ${simulator.url} (items=${opts.items}, api key: ${apiKey}`;
+  if (opts.order === 'updated') line += ', order: updated';
+  if (opts.cursorTtlMs !== undefined) line += `, cursor ttl: ${opts.cursorTtlMs} ms`;
+  process.stdout.write(`${line})\n`);
 
   const every = opts.mutateEverySeconds ?? 0;
   const ticker = every > 0 ? setInterval(() => simulator.mutate({ progress: 5, create: 2, delete: 1 }), every * 1000) : null;

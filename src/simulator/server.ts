@@ -2,17 +2,22 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { BatchCallInput } from '../resources/batch-calls.ts';
 import { firstAfter } from '../util/sorted.ts';
-import { Dataset, type DriftOptions, type InvalidKind, type MutationResult, type MutationSpec, type SortKey } from './dataset.ts';
+import { Dataset, type DriftOptions, type InvalidKind, type ListOrder, type MutationResult, type MutationSpec, type SortKey } from './dataset.ts';
 import { ALL_FAULT_KINDS, applyFault, CursorSaboteur, FaultPlan, type CursorSabotageKind, type FaultKind } from './faults.ts';
 
 /**
  * A faithful and hostile stand-in for `GET /v1/voiceai/batch-calling/workspace`
  * (node:http, no framework). Request pipeline, in order: routing (404/405),
  * auth (401/403), rate limit (429), injected/random faults, query validation
- * (422), then the page.
+ * (422, which covers invalid and expired cursors), then the page.
+ *
+ * Besides the endpoint, `POST /_sim/invalidate-cursors` (no auth, answered
+ * 204 before everything else, not counted in stats) lets another process
+ * provoke what `invalidateCursors()` does.
  */
 
 export const ENDPOINT = '/v1/voiceai/batch-calling/workspace';
+const INVALIDATE_CURSORS = '/_sim/invalidate-cursors';
 
 export interface SimulatorOptions {
   port?: number;
@@ -31,6 +36,20 @@ export interface SimulatorOptions {
   drift?: DriftOptions;
   /** Unix seconds clock. */
   now?: () => number;
+  /**
+   * 'created' (default): created_at_unix DESC, id DESC, as documented. 'updated': last_updated_at_unix DESC, id
+   * DESC, keyset cursors included, so a job that gets a new version (progress, revive) jumps to the top at once and
+   * a walk already under way never lists it. An amend keeps last_updated_at_unix and so its place; created jobs go
+   * to the top in either order (behind jobs updated in the same second with a greater id, as ties always sort).
+   */
+  order?: ListOrder;
+  /**
+   * A `last_doc` issued more than this many ms ago is rejected with 422 "cursor expired". Default: cursors never
+   * expire. Cursors carry their (signed) issue time only while a TTL is set; one issued without is never expired.
+   */
+  cursorTtlMs?: number;
+  /** Milliseconds clock for issuing and ageing cursors (only); default Date.now. */
+  nowMs?: () => number;
 }
 
 export interface RateLimits {
@@ -66,6 +85,18 @@ export interface Simulator {
   resetStats(): void;
   setLatency(ms: number): void;
   setFaultRate(rate: number): void;
+  /**
+   * Re-sorts the list in the other order. Cursors handed out before still decode, but their position (a created
+   * time, say) is then read as a time in the new order, so a walk that spans the switch skips or repeats jobs.
+   */
+  setOrder(order: ListOrder): void;
+  /**
+   * null: cursors never expire. Takes effect at once: a cursor issued while some TTL was set is judged by the TTL in
+   * force when it comes back; one issued while none was set carries no issue time and never expires.
+   */
+  setCursorTtl(ms: number | null): void;
+  /** Every cursor handed out so far gets 422 "invalid cursor" from now on, as after a deploy rotating the cursor secret. */
+  invalidateCursors(): void;
   close(): Promise<void>;
 }
 
@@ -97,15 +128,20 @@ class SimulatorServer implements Simulator {
   /** Pending latency waits and hang timers; close() fires them all at once so nothing outlives the server. */
   private readonly timers = new Map<NodeJS.Timeout, () => void>();
   private latencyMs: number;
+  private cursorTtlMs: number | null;
+  private readonly nowMs: () => number;
   private closed = false;
 
   constructor(private readonly options: SimulatorOptions) {
     const seed = options.seed ?? 42;
+    this.cursorTtlMs = checkedTtl(options.cursorTtlMs ?? null);
+    this.nowMs = options.nowMs ?? Date.now;
     this.dataset = new Dataset({
       items: options.items ?? 1000,
       seed,
       drift: options.drift ?? {},
       now: options.now ?? (() => Math.floor(Date.now() / 1000)),
+      order: checkedOrder(options.order ?? 'created'),
     });
     this.faults = new FaultPlan(seed, options.faultRate ?? 0, options.faultKinds ?? ALL_FAULT_KINDS);
     this.limiter = options.rateLimit ? new SlidingWindowLimiter(options.rateLimit) : null;
@@ -182,6 +218,18 @@ class SimulatorServer implements Simulator {
     this.faults.setRate(rate);
   }
 
+  setOrder(order: ListOrder): void {
+    this.dataset.setOrder(checkedOrder(order));
+  }
+
+  setCursorTtl(ms: number | null): void {
+    this.cursorTtlMs = checkedTtl(ms);
+  }
+
+  invalidateCursors(): void {
+    this.dataset.rotateCursorSecret();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -201,6 +249,10 @@ class SimulatorServer implements Simulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://simulator.invalid');
+      if (url.pathname === INVALIDATE_CURSORS) {
+        this.handleInvalidateCursors(req, res);
+        return;
+      }
       if (url.pathname !== ENDPOINT) {
         sendJson(res, 404, { detail: 'Not Found' });
         return;
@@ -215,6 +267,15 @@ class SimulatorServer implements Simulator {
         sendJson(res, 500, { detail: `simulator error: ${(error as Error).message}` });
       }
     }
+  }
+
+  private handleInvalidateCursors(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'POST') {
+      sendJson(res, 405, { detail: 'Method Not Allowed' }, { allow: 'POST' });
+      return;
+    }
+    this.invalidateCursors();
+    res.writeHead(204).end();
   }
 
   /** Returns the stats label of the response, or null when the simulator closed meanwhile. */
@@ -277,7 +338,7 @@ class SimulatorServer implements Simulator {
       this.saboteur.beginWalk();
     }
     const page = this.dataset.page(query.limit, query.after, true);
-    const correct = { nextDoc: page.nextKey ? this.dataset.encodeCursor(page.nextKey) : null, hasMore: page.hasMore };
+    const correct = { nextDoc: page.nextKey ? this.cursorFor(page.nextKey) : null, hasMore: page.hasMore };
     const { nextDoc, hasMore } = this.saboteur.apply(query.sent, correct);
     return JSON.stringify({ batch_calls: page.items, next_doc: nextDoc, has_more: hasMore });
   }
@@ -285,8 +346,12 @@ class SimulatorServer implements Simulator {
   /** A realistic body for a response that will be cut short; consumes no one-shot state. */
   private previewBody(query: Query): string {
     const page = query.ok ? this.dataset.page(query.limit, query.after, false) : this.dataset.page(DEFAULT_LIMIT, null, false);
-    const nextDoc = page.nextKey ? this.dataset.encodeCursor(page.nextKey) : null;
+    const nextDoc = page.nextKey ? this.cursorFor(page.nextKey) : null;
     return JSON.stringify({ batch_calls: page.items, next_doc: nextDoc, has_more: page.hasMore });
+  }
+
+  private cursorFor(key: SortKey): string {
+    return this.dataset.encodeCursor(key, this.cursorTtlMs === null ? null : this.nowMs());
   }
 
   /** FastAPI/pydantic-shaped validation of `limit` and `last_doc`. */
@@ -304,9 +369,13 @@ class SimulatorServer implements Simulator {
     const rawCursor = params.getAll('last_doc').at(-1);
     const sent = rawCursor === undefined || rawCursor === '' ? null : rawCursor;
     if (sent !== null) {
-      after = this.dataset.decodeCursor(sent);
-      if (after === null) {
-        detail.push({ type: 'value_error', loc: ['query', 'last_doc'], msg: 'Value error, invalid cursor', input: sent });
+      const cursor = this.dataset.decodeCursor(sent);
+      const expired = cursor !== null && cursor.issuedMs !== null && this.cursorTtlMs !== null && this.nowMs() - cursor.issuedMs > this.cursorTtlMs;
+      if (cursor === null || expired) {
+        const msg = cursor === null ? 'Value error, invalid cursor' : 'Value error, cursor expired';
+        detail.push({ type: 'value_error', loc: ['query', 'last_doc'], msg, input: sent });
+      } else {
+        after = cursor.key;
       }
     }
     return detail.length > 0 ? { ok: false, detail } : { ok: true, limit, after, sent };
@@ -341,6 +410,17 @@ class SimulatorServer implements Simulator {
   private count(label: string): void {
     this.stats.byStatus[label] = (this.stats.byStatus[label] ?? 0) + 1;
   }
+}
+
+function checkedTtl(ms: number | null): number | null {
+  if (ms !== null && !(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`simulator: cursor TTL must be a number of ms >= 0 or null, got ${ms}`);
+  return ms;
+}
+
+/** Options also come from untyped callers (JSON, CLI); a typo must not silently mean 'created'. */
+function checkedOrder(order: ListOrder): ListOrder {
+  if (order !== 'created' && order !== 'updated') throw new RangeError(`simulator: order must be 'created' or 'updated', got ${String(order)}`);
+  return order;
 }
 
 function parseLimit(raw: string): number | Record<string, unknown> {

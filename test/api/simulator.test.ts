@@ -629,3 +629,197 @@ describe('simulator: cursor sabotage', () => {
     expect(await page(s, { limit: 2 })).toMatchObject({ next_doc: '', has_more: true });
   });
 });
+
+describe('simulator: hostile order and cursors', () => {
+  const rejected = (input: string, msg: string) => ({ detail: [{ type: 'value_error', loc: ['query', 'last_doc'], msg, input }] });
+
+  /** The rest of a walk whose first page the caller already has. */
+  async function walkFrom(s: Simulator, cursor: string | null, limit: number): Promise<BatchCallInput[]> {
+    const items: BatchCallInput[] = [];
+    while (cursor) {
+      const body = await page(s, { limit, last_doc: cursor });
+      items.push(...body.batch_calls);
+      cursor = body.next_doc;
+    }
+    return items;
+  }
+
+  /** Page 1, then every open job progressed one second later, then the rest of the walk. */
+  async function progressMidWalk(order: 'created' | 'updated') {
+    let now = NOW;
+    const s = await start({ items: 3000, order, now: () => now });
+    const first = await page(s, { limit: 5 });
+    now = NOW + 60;
+    const progressed = s.mutate({ progress: 10_000 }).progressed;
+    const served = new Set(ids(first.batch_calls));
+    const ahead = progressed.filter((id) => !served.has(id));
+    expect(ahead.length).toBeGreaterThan(0);
+    const rest = await walkFrom(s, first.next_doc, 50);
+    return { s, progressed, ahead, walked: [...first.batch_calls, ...rest] };
+  }
+
+  const byUpdatedDesc = (a: BatchCallInput, b: BatchCallInput) =>
+    b.last_updated_at_unix - a.last_updated_at_unix || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+  it("order 'updated': a job progressed while a walk is under way never reaches that walk, and the next walk lists it first", async () => {
+    const { s, progressed, ahead, walked } = await progressMidWalk('updated');
+    const walkedIds = new Set(ids(walked));
+    for (const id of ahead) expect(walkedIds.has(id)).toBe(false);
+    // Nothing else is lost: the walk saw every job but those.
+    const missed = new Set(ahead);
+    expect(new Set(walkedIds)).toEqual(new Set(ids(s.truth()).filter((id) => !missed.has(id as string))));
+
+    const next = await walk(s, 50);
+    expect(new Set(ids(next.slice(0, progressed.length)))).toEqual(new Set(progressed));
+    for (const job of next.slice(0, progressed.length)) expect(job.last_updated_at_unix).toBe(NOW + 60);
+    expect(next).toEqual(s.truth());
+  });
+
+  it("order 'created': the same walk lists the progressed job where it was, with its new version", async () => {
+    const { s, ahead, walked } = await progressMidWalk('created');
+    const served = byId(walked);
+    for (const id of ahead) expect(served.get(id)?.last_updated_at_unix).toBe(NOW + 60);
+    expect(walked).toHaveLength(3000);
+    expect(walked.map((job) => job.id)).toEqual(ids(s.truth()));
+  });
+
+  it("order 'updated': truth() and walks are last update first; amends stay put, new jobs and revived ones go to the top", async () => {
+    let now = NOW;
+    const s = await start({ items: 500, order: 'updated', now: () => now });
+    const sorted = (items: BatchCallInput[]) => [...items].sort(byUpdatedDesc);
+    expect(s.truth()).toEqual(sorted(s.truth()));
+    expect(await walk(s, 37)).toEqual(s.truth());
+
+    const before = ids(s.truth());
+    expect(s.mutate({ amend: 20 }).amended).toHaveLength(20);
+    expect(ids(s.truth())).toEqual(before);
+
+    now = NOW + 60;
+    const revived = s.mutate({ revive: 3 }).revived;
+    now = NOW + 120;
+    const created = s.mutate({ create: 2 }).created;
+    const top = ids((await page(s, { limit: 5 })).batch_calls);
+    expect(new Set(top.slice(0, 2))).toEqual(new Set(created));
+    expect(new Set(top.slice(2))).toEqual(new Set(revived));
+    expect(s.truth()).toEqual(sorted(s.truth()));
+  });
+
+  it('setOrder re-sorts the same jobs at run time, and back again', async () => {
+    const s = await start({ items: 400 });
+    const byCreation = s.truth();
+    s.setOrder('updated');
+    expect(s.truth()).toEqual([...byCreation].sort(byUpdatedDesc));
+    expect(await walk(s, 50)).toEqual(s.truth());
+    s.setOrder('created');
+    expect(s.truth()).toEqual(byCreation);
+    expect(() => s.setOrder('oldest' as 'created')).toThrow(RangeError);
+  });
+
+  it('one seed makes the same jobs and the same mutations in either order', async () => {
+    const spec = { progress: 7, revive: 5, amend: 3, delete: 2, create: 2 };
+    const byCreation = await startSimulator({ items: 600, seed: 9, now: () => NOW });
+    const byUpdate = await startSimulator({ items: 600, seed: 9, now: () => NOW, order: 'updated' });
+    try {
+      const first = byCreation.mutate(spec);
+      expect(byUpdate.mutate(spec)).toEqual(first);
+      expect(first.revived).toHaveLength(5);
+      byUpdate.setOrder('created');
+      expect(byUpdate.truth()).toEqual(byCreation.truth());
+    } finally {
+      await byCreation.close();
+      await byUpdate.close();
+    }
+  });
+
+  it("order 'updated' keeps the list sorted through many mutations of a larger workspace", async () => {
+    let now = NOW;
+    const s = await start({ items: 20_000, order: 'updated', now: () => now });
+    for (let round = 1; round <= 10; round++) {
+      now = NOW + round;
+      s.mutate({ progress: 10, revive: 20, amend: 5, create: 3, delete: 2 });
+    }
+    const truth = s.truth();
+    expect(truth).toEqual([...truth].sort(byUpdatedDesc));
+    expect(await walk(s, 500)).toEqual(truth);
+  });
+
+  it('a cursor used within cursorTtlMs is accepted; one used later gets 422 "cursor expired"', async () => {
+    let ms = 5_000_000;
+    const s = await start({ items: 50, cursorTtlMs: 1000, nowMs: () => ms });
+    const first = await page(s, { limit: 10 });
+    ms += 1000;
+    const second = await page(s, { limit: 10, last_doc: first.next_doc });
+    expect(second.batch_calls).toEqual(s.truth().slice(10, 20));
+
+    ms += 1001;
+    const stale = second.next_doc as string;
+    const res = await get(s, { limit: 10, last_doc: stale });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual(rejected(stale, 'Value error, cursor expired'));
+    expect(s.stats.byStatus['422']).toBe(1);
+    expect(await walk(s, 10)).toEqual(s.truth());
+  });
+
+  it('setCursorTtl applies at once to cursors issued under a TTL; cursors issued without one never expire', async () => {
+    let ms = 5_000_000;
+    const s = await start({ items: 50, nowMs: () => ms });
+    const unstamped = (await page(s, { limit: 10 })).next_doc as string;
+    s.setCursorTtl(1000);
+    const stamped = (await page(s, { limit: 10 })).next_doc as string;
+    expect(stamped).not.toBe(unstamped);
+    ms += 5000;
+    expect((await get(s, { limit: 10, last_doc: unstamped })).status).toBe(200);
+    const res = await get(s, { limit: 10, last_doc: stamped });
+    expect(await res.json()).toEqual(rejected(stamped, 'Value error, cursor expired'));
+    s.setCursorTtl(null);
+    expect((await get(s, { limit: 10, last_doc: stamped })).status).toBe(200);
+    expect(() => s.setCursorTtl(-1)).toThrow(RangeError);
+  });
+
+  it('invalidateCursors() turns every cursor handed out before into 422 "invalid cursor"; new ones work', async () => {
+    const s = await start({ items: 50 });
+    const old = (await page(s, { limit: 10 })).next_doc as string;
+    expect((await get(s, { limit: 10, last_doc: old })).status).toBe(200);
+    s.invalidateCursors();
+    const res = await get(s, { limit: 10, last_doc: old });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual(rejected(old, 'Value error, invalid cursor'));
+    expect(await walk(s, 10)).toEqual(s.truth());
+  });
+
+  it('POST /_sim/invalidate-cursors does the same over HTTP: 204, no key needed, not counted', async () => {
+    const s = await start({ items: 50 });
+    const old = (await page(s, { limit: 10 })).next_doc as string;
+    s.resetStats();
+    const control = await fetch(`${s.url}/_sim/invalidate-cursors`, { method: 'POST' });
+    expect(control.status).toBe(204);
+    expect(await control.text()).toBe('');
+    expect(s.stats.requests).toBe(0);
+    expect((await fetch(`${s.url}/_sim/invalidate-cursors`)).status).toBe(405);
+
+    const res = await get(s, { limit: 10, last_doc: old });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual(rejected(old, 'Value error, invalid cursor'));
+    expect(s.stats).toMatchObject({ requests: 1, byStatus: { '422': 1 } });
+    expect(await walk(s, 10)).toEqual(s.truth());
+  });
+
+  it('a cursor whose issue time was edited is rejected as invalid, not renewed', async () => {
+    let ms = 5_000_000;
+    const s = await start({ items: 50, cursorTtlMs: 1000, nowMs: () => ms });
+    const cursor = (await page(s, { limit: 10 })).next_doc as string;
+    const [payload, mac] = cursor.split('.') as [string, string];
+    const plain = Buffer.from(payload, 'base64url').toString('utf8');
+    expect(plain).toMatch(/^i5000000:/);
+    ms += 5000;
+    const renewed = `${Buffer.from(plain.replace(/^i\d+:/, `i${ms}:`), 'utf8').toString('base64url')}.${mac}`;
+    for (const [sent, msg] of [
+      [renewed, 'Value error, invalid cursor'],
+      [cursor, 'Value error, cursor expired'],
+    ] as const) {
+      const res = await get(s, { limit: 10, last_doc: sent });
+      expect(res.status).toBe(422);
+      expect(await res.json()).toEqual(rejected(sent, msg));
+    }
+  });
+});
