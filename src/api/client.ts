@@ -10,6 +10,7 @@ import { RetriesExhaustedError } from '../errors/RetriesExhaustedError.ts';
 import { sleep } from '../util/sleep.ts';
 import { LOUD_WAIT_MS, type BudgetWait } from './budget/budget.ts';
 import type { RequestBudget } from './budget/budget.ts';
+import { itemSources, rememberSources } from './item-source.ts';
 import { decideRetry, parseRetryAfter, type RetryOptions } from './retry-policy.ts';
 import type { ListResource } from '../resources/resource.ts';
 import { pageSchema, type Page } from './schemas.ts';
@@ -156,6 +157,8 @@ export class ThreetoneClient {
       const issue = page.error.issues[0];
       throw new ApiBodyError(withStatus, `not a page: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim());
     }
+    // JSON.parse rounded what a double cannot hold; the page write stores such an item's own text instead.
+    rememberSources(page.data.items, itemSources(text, this.options.resource.envelopeKey, { lossyOnly: true }));
     return page.data;
   }
 

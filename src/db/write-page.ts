@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
+import { sourceOf } from '../api/item-source.ts';
 import { usableId, type RejectedItem } from '../domain/items.ts';
 import { findPostgresError } from '../errors/describe-error.ts';
 import type { ListResource } from '../resources/resource.ts';
@@ -142,7 +143,11 @@ SELECT
   return { text, columns, types };
 }
 
-/** One Postgres array literal per column: numbers bare, everything else quoted (jsonb as its JSON text). */
+/**
+ * One Postgres array literal per column: numbers bare, everything else quoted (jsonb as its JSON text). `raw` is
+ * the item's text as received when the client kept it (item-source.ts), so jsonb's numeric gets the digits
+ * JSON.parse rounded away; else, as for any other jsonb value, its re-serialisation.
+ */
 export function columnArrays(resource: ListResource, rows: PageRow[]): string[] {
   const { columns, types } = upsertStatement(resource);
   return columns.map((column) => {
@@ -151,7 +156,7 @@ export function columnArrays(resource: ListResource, rows: PageRow[]): string[] 
     const items = rows.map((row) => {
       const value = row[column];
       if (value === null || value === undefined) return 'NULL';
-      const text = json ? JSON.stringify(value) : String(value);
+      const text = json ? (sourceOf(value) ?? JSON.stringify(value)) : String(value);
       return quote ? `"${text.replace(/["\\]/g, '\\$&')}"` : text;
     });
     return `{${items.join(',')}}`;
