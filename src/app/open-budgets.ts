@@ -20,12 +20,20 @@ export async function openSharedBudgets(
 ): Promise<SharedBudgets> {
   const prefix = `${config.worker.queuePrefix}:${config.worker.queueName}`;
   if (config.redisUrl) {
-    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 20 });
+    // A command that gets no answer (a half-open connection, a Redis stalled mid-failover) fails after the timeout
+    // instead of holding its run, and the run's workspace lock, for good.
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 20, commandTimeout: BUDGET_COMMAND_TIMEOUT_MS });
+    // Without a listener ioredis prints every reconnect attempt's error to stderr. An outage reaches the run as its
+    // budget command failing, and the log through the queue's own connections to the same Redis.
+    redis.on('error', () => undefined);
     return sharedBudgets(config, createRedisStore(redis, prefix), options, async () => {
       await redis.quit().catch(() => redis.disconnect());
     });
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: 'threetone-sync-budget' });
+  // An idle client whose session ends (Postgres restarting) makes the pool emit 'error'; unheard, that ends the
+  // process. The pool drops that client and connects anew; a take in flight fails on its own query.
+  pool.on('error', () => undefined);
   try {
     const store = await createPostgresStore(pool, config.worker.queueSchema);
     return sharedBudgets(config, store, options, () => pool.end());
@@ -34,6 +42,9 @@ export async function openSharedBudgets(
     throw error;
   }
 }
+
+/** Longest wait for one budget command on Redis; the scripts themselves take well under a millisecond. */
+export const BUDGET_COMMAND_TIMEOUT_MS = 5_000;
 
 /**
  * The budget of a CLI `sync`/`reconcile`: shared with the workers through Redis when REDIS_URL is set (same keys as

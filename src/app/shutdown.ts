@@ -1,3 +1,4 @@
+import { describeError } from '../errors/describe-error.ts';
 import type { Logger } from '../log.ts';
 
 /**
@@ -52,3 +53,29 @@ export function exitOnSignals(close: () => Promise<void>, log: Logger, timeoutMs
 
 /** How often the worker checks that its parent is still there (see exitOnSignals). */
 const ORPHAN_CHECK_MS = 1000;
+
+/** Exit code of a worker stopped by an error nothing handled. */
+export const EXIT_FATAL = 1;
+
+/**
+ * The last resort of a long-running command: an exception or rejection that
+ * nothing handled leaves the process in a state nobody reasoned about, so it
+ * is logged as one line and the process exits non-zero at once, for its
+ * supervisor to start a fresh one. Without this, Node prints a stack trace
+ * (for a `pg` 'error' event, the whole client object) and exits 1 or 7.
+ */
+export function exitOnUncaught(log: Logger): () => void {
+  const onFatal = (origin: string) => (error: unknown) => {
+    const message = describeError(error);
+    log.fatal({ error: message, origin }, `fatal: ${message} (${origin}); exiting for the supervisor to restart the worker`);
+    process.exit(EXIT_FATAL);
+  };
+  const onException = onFatal('uncaught exception');
+  const onRejection = onFatal('unhandled rejection');
+  process.on('uncaughtException', onException);
+  process.on('unhandledRejection', onRejection);
+  return () => {
+    process.off('uncaughtException', onException);
+    process.off('unhandledRejection', onRejection);
+  };
+}

@@ -9,7 +9,8 @@ import { formatDuration } from '../util/duration.ts';
 import { createProcessor } from '../jobs/process-job.ts';
 import { checkRedis, openQueueStore, type SyncQueue, type SyncWorker } from '../jobs/queue.ts';
 import { startRetention } from '../jobs/retention.ts';
-import { registerSchedules } from '../jobs/schedules.ts';
+import { keepSchedules, registerSchedules, SCHEDULE_REFRESH_MS } from '../jobs/schedules.ts';
+import { describeError } from '../errors/describe-error.ts';
 
 export interface WorkerHandle {
   backend: 'redis' | 'postgres';
@@ -24,13 +25,18 @@ export interface WorkerHandle {
   close(): Promise<void>;
 }
 
+export interface WorkerOptions {
+  /** How often the schedules are registered again. Default SCHEDULE_REFRESH_MS. */
+  scheduleRefreshMs?: number;
+}
+
 /**
  * `threetone-sync worker`: migrations, schedules, then jobs until closed.
  * Several processes may run this against the same Redis (or Postgres) and
  * database: BullMQ spreads the jobs, the schedules are upserted idempotently,
  * and the request budget of each key is shared through the store.
  */
-export async function startWorker(config: Config, log: Logger): Promise<WorkerHandle> {
+export async function startWorker(config: Config, log: Logger, options: WorkerOptions = {}): Promise<WorkerHandle> {
   const workspaces = requireWorkspaces(config);
   const cleanups: (() => Promise<void>)[] = [];
   let closing: Promise<void> | undefined;
@@ -55,6 +61,8 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     const store = openQueueStore(config, database.url);
     cleanups.push(() => store.close());
     const queue = store.openQueue();
+    // Unheard, BullMQ prints each of these with its stack (a queue without an 'error' listener).
+    queue.on('error', errorLines(log, 'queue error'));
     cleanups.push(() => queue.close());
     await queue.waitUntilReady();
 
@@ -80,6 +88,9 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
 
     await registerSchedules(queue, config, workspaces, log);
     schedulesRegistered = true;
+    const schedules = keepSchedules(() => registerSchedules(queue, config, workspaces, log, { refresh: true }), log, options.scheduleRefreshMs ?? SCHEDULE_REFRESH_MS);
+    store.onReconnect(() => schedules.refresh());
+    cleanups.push(async () => schedules.stop());
 
     const worker = store.openWorker(createProcessor({ config, database, budgets, queue, log, onFinish: metrics.observeRun }), {
       concurrency: config.worker.concurrency,
@@ -89,19 +100,44 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerHa
     // close() waits for active jobs; aborting their signal makes each stop after the page it is writing.
     worker.on('closing', () => worker.cancelAllJobs('shutting down'));
     worker.on('failed', (job, error) => log.warn({ jobId: job?.id, workspace: job?.data.workspace, error: error.message }, 'job failed'));
-    worker.on('error', (error) => log.error({ error: error.message }, 'worker error'));
+    worker.on('error', errorLines(log, 'worker error'));
     cleanups.push(() => worker.close());
     await worker.waitUntilReady();
 
     const { syncEveryMs, reconcileCron, reconcileTz, concurrency } = config.worker;
-    const schedules = `incremental sync every ${formatDuration(syncEveryMs)}, reconcile at "${reconcileCron}" (${reconcileTz})`;
+    const every = `incremental sync every ${formatDuration(syncEveryMs)}, reconcile at "${reconcileCron}" (${reconcileTz})`;
     log.info(
       { backend: store.kind, http: httpUrl ?? null, concurrency, workspaces: workspaces.map((w) => w.name), syncEveryMs, reconcileCron, reconcileTz },
-      `worker started: queue on ${store.kind}, HTTP ${httpUrl ?? 'off'}, ${workspaces.length} workspace(s), ${schedules}`,
+      `worker started: queue on ${store.kind}, HTTP ${httpUrl ?? 'off'}, ${workspaces.length} workspace(s), ${every}`,
     );
     return { backend: store.kind, queue, worker, database, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/** Identical errors within this long are counted, not logged again. */
+const REPEAT_QUIET_MS = 60_000;
+
+/**
+ * An 'error' listener that logs one line per error: while Redis or Postgres
+ * is away BullMQ reports the same failure on every reconnect attempt, so a
+ * repeat of the last message within REPEAT_QUIET_MS is only counted, and the
+ * count goes with the next line.
+ */
+function errorLines(log: Logger, what: string): (error: Error) => void {
+  let last: { message: string; at: number } | undefined;
+  let repeated = 0;
+  return (error) => {
+    const message = describeError(error);
+    const now = Date.now();
+    if (last?.message === message && now - last.at < REPEAT_QUIET_MS) {
+      repeated++;
+      return;
+    }
+    log.error({ error: message, ...(repeated > 0 ? { repeatedBefore: repeated } : {}) }, `${what}: ${message}`);
+    last = { message, at: now };
+    repeated = 0;
+  };
 }

@@ -146,7 +146,8 @@ function buildProgram(): Command {
     .action(async () => {
       const { config, log } = setup();
       const { startWorker } = await import('../app/worker.ts');
-      const { exitOnSignals } = await import('../app/shutdown.ts');
+      const { exitOnSignals, exitOnUncaught } = await import('../app/shutdown.ts');
+      exitOnUncaught(log);
       const handle = await startWorker(config, log);
       exitOnSignals(handle.close, log, config.worker.shutdownTimeoutMs);
     });

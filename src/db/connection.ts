@@ -63,8 +63,9 @@ export async function openDatabase(config: DatabaseConfig, log: Logger, options:
       connection: { application_name: 'threetone-sync', statement_timeout: pg.statementTimeoutMs, lock_timeout: pg.lockTimeoutMs },
       connect_timeout: 10,
     };
-    const sql = postgres(url, clientOptions);
-    cleanups.push(() => sql.end({ timeout: 5 }));
+    const pool = postgres(url, clientOptions);
+    cleanups.push(() => pool.end({ timeout: 5 }));
+    const sql = keepTransactionsOffDeadConnections(pool);
     const reads = postgres(url, {
       max: READS_MAX,
       onnotice: () => undefined,
@@ -90,6 +91,92 @@ export async function openDatabase(config: DatabaseConfig, log: Logger, options:
     throw error;
   }
 }
+
+/**
+ * `sql`, except that a transaction (or savepoint) whose connection is lost
+ * settles through the close alone, and never sends its ROLLBACK.
+ *
+ * postgres.js 3.4.9 and 3.4.10 answer a failed `sql.begin` callback with a
+ * ROLLBACK on the same connection even when that connection has just closed:
+ * the write is deferred to a setImmediate, finds the socket gone and throws a
+ * TypeError outside any promise (porsager/postgres#1208, #1154), which ends
+ * the process; caught, it leaves the connection unable to reconnect. A
+ * Postgres crash or restart during a page write took the worker down this
+ * way. `begin` already rejects on its own when its connection closes, so a
+ * callback that failed for a lost connection is left pending instead of
+ * rejecting, and nothing is ever written to the dead connection. If the close
+ * does not follow within TRANSACTION_CLOSE_WAIT_MS (a misread error on a live
+ * connection), it rejects after all and the ROLLBACK goes to a live socket.
+ * postgres.js 4 no longer writes to a closed socket, but it lets the server
+ * type parameters, and this project's page upsert then silently writes no
+ * rows: it needs its own migration.
+ */
+export function keepTransactionsOffDeadConnections(sql: postgres.Sql): postgres.Sql {
+  const begin = (...args: unknown[]) => {
+    const callback = args.pop() as (tx: postgres.TransactionSql) => unknown;
+    let ended: Promise<unknown> | undefined;
+    const closed = () => ended ?? Promise.resolve();
+    const outer = (sql.begin as (...a: unknown[]) => Promise<unknown>)(...args, (tx: postgres.TransactionSql) =>
+      settleOnlyIfAlive(() => callback(guardSavepoints(tx, closed)), closed),
+    );
+    ended = outer.then(
+      () => undefined,
+      () => undefined,
+    );
+    return outer;
+  };
+  return new Proxy(sql, { get: (target, property, receiver) => (property === 'begin' ? begin : Reflect.get(target, property, receiver)) });
+}
+
+/** How long a transaction that failed for a lost connection waits for postgres.js to see the close. */
+export const TRANSACTION_CLOSE_WAIT_MS = 5_000;
+
+function guardSavepoints(tx: postgres.TransactionSql, closed: () => Promise<unknown>): postgres.TransactionSql {
+  const savepoint = (...args: unknown[]) => {
+    const callback = args.pop() as (sp: postgres.TransactionSql) => unknown;
+    return (tx.savepoint as (...a: unknown[]) => Promise<unknown>)(...args, (sp: postgres.TransactionSql) =>
+      settleOnlyIfAlive(() => callback(guardSavepoints(sp, closed)), closed),
+    );
+  };
+  return new Proxy(tx, { get: (target, property, receiver) => (property === 'savepoint' ? savepoint : Reflect.get(target, property, receiver)) });
+}
+
+async function settleOnlyIfAlive<T>(callback: () => T | Promise<T>, closed: () => Promise<unknown>): Promise<T> {
+  try {
+    return await callback();
+  } catch (error) {
+    if (!isConnectionLoss(error)) throw error;
+    let timer: NodeJS.Timeout | undefined;
+    const gone = await Promise.race([
+      closed().then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), TRANSACTION_CLOSE_WAIT_MS);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    if (gone) return new Promise<never>(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The error says the session is gone (or going): postgres.js's own codes for
+ * a closed connection, a socket error, or the server ending the session
+ * (class 57P: shutdown, crash, not accepting connections; class 08:
+ * connection exception).
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (CONNECTION_LOSS_CODES.has(code) || code.startsWith('57P') || code.startsWith('08'))) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+const CONNECTION_LOSS_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
 /** invalid_catalog_name (no such database), invalid_authorization_specification (no such role, not allowed), invalid_password. */
 const CONFIG_SQLSTATES = new Set(['3D000', '28000', '28P01']);

@@ -3,7 +3,7 @@ import { admit, horizon, type Admission, type BudgetBlock } from '../domain/budg
 import type { BudgetStore, StoreSnapshot } from '../domain/budget-store.ts';
 
 /** Class id of the budget's advisory locks (two-int form), so they never meet the one-bigint workspace and migration locks. */
-const LOCK_CLASS = 0x62756467; // 'budg'
+export const LOCK_CLASS = 0x62756467; // 'budg'
 
 /**
  * The budget in Postgres, for a queue that lives there: a table of request times per key in the queue's schema.
@@ -12,7 +12,7 @@ const LOCK_CLASS = 0x62756467; // 'budg'
  */
 export async function createPostgresStore(pool: pg.Pool, schema: string): Promise<BudgetStore> {
   const s = `"${schema.replace(/"/g, '""')}"`;
-  const client = await pool.connect();
+  const client = await checkOut(pool);
   try {
     await client.query('BEGIN');
     // Concurrent first starts would race on CREATE ... IF NOT EXISTS (a unique violation in pg_type): one at a time.
@@ -31,7 +31,7 @@ export async function createPostgresStore(pool: pg.Pool, schema: string): Promis
 
   const NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
   const inTransaction = async <T>(key: string, fn: (c: pg.PoolClient, now: number) => Promise<T>): Promise<T> => {
-    const c = await pool.connect();
+    const c = await checkOut(pool);
     try {
       await c.query('BEGIN');
       await c.query('SELECT pg_catalog.pg_advisory_xact_lock($1::int, pg_catalog.hashtext($2::text))', [LOCK_CLASS, key]);
@@ -75,7 +75,7 @@ export async function createPostgresStore(pool: pg.Pool, schema: string): Promis
       );
     },
     async read(key, limits, marginMs) {
-      const c = await pool.connect();
+      const c = await checkOut(pool);
       try {
         const { rows } = await c.query<{ now: string }>(`SELECT ${NOW} AS now`);
         const now = Number(rows[0]!.now);
@@ -88,4 +88,21 @@ export async function createPostgresStore(pool: pg.Pool, schema: string): Promis
       // The pool belongs to whoever opened it.
     },
   };
+}
+
+/**
+ * A client of `pool`, heard while checked out: pg emits 'error' on a client whose session ends (Postgres
+ * restarting) even when the query in flight already rejected with it, and the pool listens only to idle clients.
+ * Unheard, that event ends the process. Its `release` hands it back to the pool's own listener.
+ */
+async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  const release = client.release.bind(client);
+  client.release = (destroy?: boolean | Error) => {
+    client.off('error', ignore);
+    release(destroy);
+  };
+  return client;
 }

@@ -21,9 +21,9 @@ export interface LockOptions {
  * itself if the process dies.
  *
  * It lives on a one-connection client of its own rather than a reserved
- * connection of the shared pool: postgres.js 3.4.9 throws an uncatchable
- * TypeError when a reserved connection's socket dies with a write pending
- * (porsager/postgres#1208), which would take the worker down with it.
+ * connection of the shared pool: postgres.js 3.4 (3.4.10 included) throws an
+ * uncatchable TypeError when a reserved connection's socket dies with a write
+ * pending (porsager/postgres#1208), which would take the worker down with it.
  *
  * The lock goes with its connection (a Postgres restart or failover,
  * idle_session_timeout, pg_terminate_backend, a pooler), and another process

@@ -4,6 +4,7 @@ import { createBudget } from '../../src/api/budget/budget.ts';
 import { expectedPages, walkEta } from '../../src/api/budget/eta.ts';
 import { learnFrom } from '../../src/api/budget/learn.ts';
 import { createMemoryStore } from '../../src/api/budget/memory-store.ts';
+import type { BudgetStore } from '../../src/domain/budget-store.ts';
 
 const API = [
   { points: 100, windowMs: 60_000 },
@@ -168,5 +169,27 @@ describe('budget over the memory store, on a fake clock', () => {
     expect(await store.take('fp', limits, 0)).toMatchObject({ waitMs: 500 });
     now += 500;
     expect(await store.take('fp', limits, 0)).toEqual({ ok: true });
+  });
+});
+
+describe('take, while its store does not answer', () => {
+  it('rejects with the run\'s abort reason as soon as the signal aborts, not when the store call settles', { timeout: 5_000 }, async () => {
+    let called!: () => void;
+    const inFlight = new Promise<void>((resolve) => (called = resolve));
+    const memory = createMemoryStore();
+    // A half-open connection: the call was sent, and no answer ever comes.
+    const hung: BudgetStore = {
+      ...memory,
+      take: () => {
+        called();
+        return new Promise<never>(() => undefined);
+      },
+    };
+    const budget = createBudget(hung, 'fp', API, { marginMs: 0 });
+    const controller = new AbortController();
+    const taking = budget.take(controller.signal);
+    await inFlight;
+    controller.abort(new Error('shutting down'));
+    await expect(taking).rejects.toThrow('shutting down');
   });
 });

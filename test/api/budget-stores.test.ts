@@ -1,10 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import type { BudgetLimit } from '../../src/domain/budget-rule.ts';
 import { createBudget } from '../../src/api/budget/budget.ts';
-import { createPostgresStore } from '../../src/db/request-budget-store.ts';
+import { createPostgresStore, LOCK_CLASS } from '../../src/db/request-budget-store.ts';
 import { createRedisStore } from '../../src/api/budget/redis-store.ts';
 import type { BudgetStore } from '../../src/domain/budget-store.ts';
 import { keyFingerprint } from '../../src/api/key-fingerprint.ts';
@@ -12,6 +16,12 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { captureLogs } from '../helpers/logs.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { walkWithBudget } from './budget-walk.ts';
+import { BUDGET_COMMAND_TIMEOUT_MS, openSharedBudgets } from '../../src/app/open-budgets.ts';
+import { runSync } from '../../src/jobs/sync-run.ts';
+import { silentLogger } from '../../src/log.ts';
+import { testConfig } from '../helpers/config.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { blackHole } from '../http/fixture.ts';
 
 /** Small windows so that a test spends seconds: the rule is the same at 100/min and 1000/h. */
 const LIMITS: BudgetLimit[] = [
@@ -135,5 +145,118 @@ describe.each([
     expect(walk.pages).toBe(8);
     expect(sim.stats.byStatus).toEqual({ '200': 8 });
     expect(walk.waits.map((w) => w.limit)).toContain('API RateLimit headers');
+  });
+});
+
+describe('a Redis budget store that accepts connections and never answers (a half-open connection)', () => {
+  it('fails a run within the command timeout, and stops an aborted run at once', { timeout: 30_000 }, async () => {
+    const hole = await blackHole();
+    cleanups.push(() => hole.close());
+    const sim = await simulator({ items: 50 });
+    const config = { ...testConfig({ baseUrl: sim.url, pageSize: 10 }), redisUrl: `redis://127.0.0.1:${hole.port}` };
+    const budgets = await openSharedBudgets(config, '');
+    cleanups.push(() => budgets.close());
+    const target = { workspace: 'halfopen', apiKey: API_KEY, kind: 'full' as const };
+
+    let started = Date.now();
+    await expect(runSync({ config, database: database!, log: silentLogger, budget: budgets.forKey(API_KEY) }, target)).rejects.toThrow("the request budget's Redis: Command timed out");
+    const failedAfterMs = Date.now() - started;
+    expect(failedAfterMs).toBeGreaterThanOrEqual(BUDGET_COMMAND_TIMEOUT_MS - 100);
+    expect(failedAfterMs).toBeLessThan(BUDGET_COMMAND_TIMEOUT_MS + 2_000);
+    expect(sim.stats.requests).toBe(0);
+
+    // Shutdown (or a lost workspace lock) aborts the run while its budget call hangs: it stops now, not after the timeout.
+    const controller = new AbortController();
+    const aborted = runSync({ config, database: database!, log: silentLogger, budget: budgets.forKey(API_KEY), signal: controller.signal }, target);
+    await expect.poll(async () => (await database!.sql`select count(*)::int as n from sync_runs where workspace = 'halfopen' and status = 'running'`)[0]!.n).toBe(1);
+    started = Date.now();
+    controller.abort(new Error('shutting down'));
+    const summary = await aborted.catch((error: unknown) => error);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(String((summary as { error?: unknown }).error ?? summary)).toMatch(/shutting down/);
+    expect(sim.stats.requests).toBe(0);
+  });
+});
+
+describe('the Redis store on Redis Cluster', () => {
+  /** A one-node cluster holding every slot: enough for Redis to refuse a script whose keys hash to different slots. */
+  async function startClusterNode(): Promise<{ url: string; stop(): Promise<void> }> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'redis-cluster-'));
+    const port = await freePort();
+    const pidfile = path.join(dir, 'redis.pid');
+    const started = spawnSync(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--daemonize', 'yes', '--pidfile', pidfile],
+      { encoding: 'utf8' },
+    );
+    if (started.status !== 0) throw new Error(`redis-server did not start: ${started.stderr}`);
+    const stop = async () => {
+      const pid = existsSync(pidfile) ? Number(readFileSync(pidfile, 'utf8').trim()) : undefined;
+      if (pid) {
+        process.kill(pid, 'SIGKILL');
+        await expect.poll(() => isAlive(pid), { timeout: 10_000, interval: 20 }).toBe(false);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    };
+    cleanups.push(stop);
+    const url = `redis://127.0.0.1:${port}`;
+    const admin = new Redis(url, { lazyConnect: true, retryStrategy: (times) => (times > 50 ? null : 20) });
+    try {
+      await admin.connect();
+      await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+      await expect.poll(async () => String(await admin.call('CLUSTER', 'INFO')), { timeout: 10_000, interval: 50 }).toMatch(/cluster_state:ok/);
+    } finally {
+      admin.disconnect();
+    }
+    return { url, stop };
+  }
+
+  it('keeps both keys of an API key in one slot, so its scripts run (no CROSSSLOT)', async () => {
+    const node = await startClusterNode();
+    const redis = new Redis(node.url);
+    cleanups.push(async () => redis.quit());
+    const store = createRedisStore(redis, `tc${randomBytes(5).toString('hex')}`);
+    expect(await store.take(KEY, LIMITS, MARGIN)).toEqual({ ok: true });
+    await store.block(KEY, 1_000, 'API Retry-After');
+    expect(await store.read(KEY, LIMITS, MARGIN)).toMatchObject({ times: [expect.any(Number)], block: { reason: 'API Retry-After' } });
+    expect(await store.take(KEY, LIMITS, MARGIN)).toMatchObject({ ok: false, limit: 'API Retry-After' });
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('the Postgres store when the session of a take is cut (Postgres restarting)', () => {
+  it('fails that take, leaves nothing unhandled, and the next take runs on a new session', async () => {
+    const config = { ...testConfig({ baseUrl: 'http://127.0.0.1:1' }), redisUrl: undefined };
+    config.worker = { ...config.worker, queueSchema: `budget_${randomBytes(5).toString('hex')}` };
+    const budgets = await openSharedBudgets(config, database!.url);
+    cleanups.push(() => budgets.close());
+    const budget = budgets.forKey(API_KEY);
+    expect(await budget.take()).toBe(0);
+
+    // Another process holds the key's lock, so this take waits inside its transaction, on its own session.
+    const holder = new pg.Client({ connectionString: database!.url });
+    await holder.connect();
+    cleanups.push(() => holder.end());
+    await holder.query('BEGIN');
+    await holder.query('SELECT pg_catalog.pg_advisory_xact_lock($1::int, pg_catalog.hashtext($2::text))', [LOCK_CLASS, KEY]);
+    const taking = budget.take().then(
+      () => 'admitted',
+      (error: unknown) => (error as { code?: string }).code ?? String(error),
+    );
+    const waiting = async () =>
+      (await holder.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'threetone-sync-budget' AND wait_event_type = 'Lock'`)).rows;
+    await expect.poll(async () => (await waiting()).length).toBe(1);
+    await holder.query('SELECT pg_catalog.pg_terminate_backend($1)', [(await waiting())[0]!.pid]);
+    expect(await taking).toBe('57P01');
+    await holder.query('COMMIT');
+    expect(await budget.take()).toBe(0);
   });
 });

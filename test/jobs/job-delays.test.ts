@@ -1,5 +1,6 @@
 import { on } from 'node:events';
-import type { Job, MinimalJob } from 'bullmq';
+import { createPostgresBackend, createRedisBackend, withBackend, type Job, type MinimalJob } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
@@ -11,6 +12,7 @@ import {
   cappedExponentialDelay,
   openQueueStore,
   RUN_BACKOFF,
+  RUN_BACKOFF_STORED,
   runBackoffStrategy,
   runJobOptions,
   type QueueStore,
@@ -45,9 +47,10 @@ describe('job delay ceiling, computed', () => {
     expect(() => strategy(1, 'linear', new Error('x'), job)).toThrow('unknown backoff type "linear"');
   });
 
-  it('gives run jobs the capped backoff type, not BullMQ\'s uncapped built-in one', () => {
+  it('stores run jobs with BullMQ\'s built-in exponential type, which a worker of any release can retry', () => {
     const config = testConfig({ baseUrl: 'http://127.0.0.1:1' });
-    expect(runJobOptions(config).backoff).toEqual({ type: RUN_BACKOFF, delay: config.worker.backoffMs });
+    expect(runJobOptions(config).backoff).toEqual({ type: 'exponential', delay: config.worker.backoffMs });
+    expect(RUN_BACKOFF_STORED).toBe('exponential');
   });
 
   it('postpones a rate-limited or locked run by at most the ceiling', () => {
@@ -151,5 +154,54 @@ describe.each(BACKENDS)('job delay ceiling on %s', (backend) => {
     expect(delays).toEqual([1_000, 1_000]);
     expect(await queue.getJobState(jobId!)).toBe('failed');
     expect((await queue.getJob(jobId!))!.attemptsMade).toBe(3);
+  });
+
+  /**
+   * A worker of a release without this release's backoff strategy, during a rolling deploy: a plain BullMQ
+   * Worker on the same queue, with no `settings.backoffStrategy`.
+   */
+  function startOlderWorker(config: Config, processor: SyncProcessor): SyncWorker {
+    const { queueName, queuePrefix, queueSchema } = config.worker;
+    let worker: SyncWorker;
+    if (config.redisUrl) {
+      const { Worker } = withBackend(createRedisBackend);
+      const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+      worker = new Worker<SyncJobData, unknown, string>(queueName, processor, { connection, prefix: queuePrefix, concurrency: 1 }) as SyncWorker;
+      cleanups.push(async () => void (await connection.quit()));
+    } else {
+      const { Worker } = withBackend(createPostgresBackend);
+      const connection = { connectionString: database!.url, schema: queueSchema, migrate: true, max: 2 };
+      worker = new Worker<SyncJobData, unknown, string>(queueName, processor, { connection, concurrency: 1 }) as unknown as SyncWorker;
+    }
+    cleanups.push(() => worker.close(true));
+    return worker;
+  }
+
+  it('queues runs that a worker without the capped strategy (an older release) retries, uncapped as it always did', async () => {
+    const { config, queue } = await openQueue({ attempts: 3, backoffMs: 700, maxDelayMs: 100 });
+    const worker = startOlderWorker(config, async () => {
+      throw new Error('API server error (503) (gave up after 6 attempts)');
+    });
+    // Whichever comes first: the job's failure handled (retry scheduled), or the worker unable to handle it.
+    const outcome = new Promise<string>((resolve) => {
+      worker.on('failed', () => resolve('failed'));
+      worker.on('error', (error) => resolve(`worker error: ${error.message}`));
+    });
+    const { jobId } = await enqueueRun(queue, config, { workspace: 'alpha', kind: 'full', trigger: 'manual' });
+    expect(await outcome).toBe('failed');
+    expect(await queue.getJobState(jobId!)).toBe('delayed');
+    expect((await queue.getJob(jobId!))!.delay).toBe(700);
+  });
+
+  it('still runs jobs an earlier release stored with the capped type, and caps them', async () => {
+    const { config, queue, store } = await openQueue({ attempts: 3, backoffMs: 10 * HOUR, maxDelayMs: 1_000 });
+    const worker = startWorker(store, async () => {
+      throw new Error('API server error (503) (gave up after 6 attempts)');
+    });
+    const failed = new Promise<void>((resolve) => worker.once('failed', () => resolve()));
+    const job = await queue.add('run', { workspace: 'alpha', kind: 'full', trigger: 'manual' }, { ...runJobOptions(config), backoff: { type: RUN_BACKOFF, delay: 10 * HOUR } });
+    await failed;
+    expect(await queue.getJobState(job.id!)).toBe('delayed');
+    expect((await queue.getJob(job.id!))!.delay).toBe(1_000);
   });
 });

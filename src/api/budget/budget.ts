@@ -67,7 +67,9 @@ export function createBudget(store: BudgetStore, key: string, limits: readonly B
       let waited = 0;
       for (;;) {
         if (signal?.aborted) throw signal.reason;
-        const verdict = await store.take(key, limits, marginMs);
+        // A store that stops answering (a half-open connection) must not hold the run, and the workspace lock it
+        // holds, past its abort: the call is left to settle (or time out) on its own.
+        const verdict = await untilAborted(store.take(key, limits, marginMs), signal);
         if (verdict.ok) return waited;
         const wait: BudgetWait = { limit: verdict.limit, ms: verdict.waitMs, until: Date.now() + verdict.waitMs };
         if (options.log) {
@@ -103,4 +105,16 @@ export function createBudget(store: BudgetStore, key: string, limits: readonly B
       return walkEta({ requests, log: s.times, now: s.now, limits, marginMs, block: s.block, perRequestMs });
     },
   };
+}
+
+/** `promise`, or the signal's reason as soon as it aborts (the promise is then left to settle unobserved). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort!));
 }

@@ -84,24 +84,25 @@ export function createRedisStore(redis: Redis, prefix: string): BudgetStore {
   const scripts = redis as unknown as Scripts;
   const process = randomBytes(6).toString('hex');
   let sequence = 0;
-  const keys = (key: string) => [`${prefix}:budget:${key}:log`, `${prefix}:budget:${key}:block`] as const;
+  // One hash tag for both keys of an API key, so the scripts that touch both run on Redis Cluster (no CROSSSLOT).
+  const keys = (key: string) => [`${prefix}:budget:{${key}}:log`, `${prefix}:budget:{${key}}:block`] as const;
   const longest = (limits: readonly BudgetLimit[], marginMs: number) => Math.max(0, ...limits.map((l) => l.windowMs)) + marginMs;
   return {
     async take(key, limits, marginMs): Promise<Admission> {
       const [log, block] = keys(key);
       const args = limits.flatMap((l) => [l.points, l.windowMs]);
-      const [ok, value, binding] = await scripts.threetoneBudgetTake(log, block, marginMs, limits.length, ...args, `${process}:${sequence++}`);
+      const [ok, value, binding] = await named(scripts.threetoneBudgetTake(log, block, marginMs, limits.length, ...args, `${process}:${sequence++}`));
       if (ok === 1) return { ok: true };
       const index = Number(binding);
       const limit = Number.isInteger(index) && index >= 1 && index <= limits.length ? limitLabel(limits[index - 1]!) : binding;
       return { ok: false, waitMs: value, limit };
     },
     async block(key, ms, reason) {
-      await scripts.threetoneBudgetBlock(keys(key)[1], Math.max(1, Math.ceil(ms)), reason);
+      await named(scripts.threetoneBudgetBlock(keys(key)[1], Math.max(1, Math.ceil(ms)), reason));
     },
     async read(key, limits, marginMs): Promise<StoreSnapshot> {
       const [log, block] = keys(key);
-      const [now, flat, until, reason] = await scripts.threetoneBudgetRead(log, block, longest(limits, marginMs));
+      const [now, flat, until, reason] = await named(scripts.threetoneBudgetRead(log, block, longest(limits, marginMs)));
       const times: number[] = [];
       for (let i = 1; i < flat.length; i += 2) times.push(Number(flat[i]));
       const blockedUntil = Number(until);
@@ -111,4 +112,11 @@ export function createRedisStore(redis: Redis, prefix: string): BudgetStore {
       // The connection belongs to whoever opened it.
     },
   };
+}
+
+/** ioredis says only "Command timed out" or "Connection is closed": a run's error line should say which store. */
+function named<T>(call: Promise<T>): Promise<T> {
+  return call.catch((error: unknown) => {
+    throw new Error(`the request budget's Redis: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  });
 }
