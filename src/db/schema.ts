@@ -6,6 +6,7 @@ import {
   index,
   integer,
   jsonb,
+  pgSchema,
   pgTable,
   primaryKey,
   text,
@@ -219,3 +220,28 @@ export const reconcileSeen = pgTable(
   },
   (t) => [primaryKey({ columns: [t.run_id, t.id] })],
 );
+
+/**
+ * The request budget's tables (src/budget/postgres-store.ts, used when the queue lives in Postgres). A schema of
+ * their own, fixed: the budget's store once created them at start in QUEUE_SCHEMA, which needed DDL from every
+ * worker; here a migration owns them, and neither BI (public) nor BullMQ (QUEUE_SCHEMA) sees them.
+ */
+export const budgetSchema = pgSchema('threetone_budget');
+
+/** One row per admitted request of a key (an API key's fingerprint), at the store's clock; rows older than the longest window go. */
+export const requestBudgetLog = budgetSchema.table(
+  'request_budget_log',
+  {
+    key: text().notNull(),
+    at_ms: bigint({ mode: 'number' }).notNull(),
+  },
+  // No key: two requests of one key may be admitted in the same millisecond.
+  (t) => [index('request_budget_log_key_at').on(t.key, t.at_ms)],
+);
+
+/** A block learned from the API (a 429, rate-limit headers at zero): nothing is admitted on the key until `until_ms`. */
+export const requestBudgetBlock = budgetSchema.table('request_budget_block', {
+  key: text().primaryKey(),
+  until_ms: bigint({ mode: 'number' }).notNull(),
+  reason: text().notNull(),
+});
