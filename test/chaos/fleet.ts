@@ -99,7 +99,7 @@ export class Fleet {
   }
 
   /** SIGTERM (a clean shutdown hands running jobs back), SIGKILL for whatever is still up after `graceMs`. */
-  async stop(graceMs = 8_000): Promise<void> {
+  async stop(graceMs = 15_000): Promise<void> {
     this.stopping = true;
     const live = this.slots.filter((s) => this.running(s));
     for (const slot of live) slot.child!.kill('SIGTERM');

@@ -64,7 +64,8 @@ function workerEnv(databaseUrl: string, redisUrl: string, baseUrl: string, apis:
     // Also what a run postponed because its workspace is locked waits (src/jobs/process-job.ts).
     JOB_MAX_DELAY_MS: '2000',
     WORKER_LOCK_MS: '5000',
-    SHUTDOWN_TIMEOUT_MS: '5000',
+    // Room for the 5 s a worker's close takes after a Postgres restart, so its exit code at the end reports the product, not this setting.
+    SHUTDOWN_TIMEOUT_MS: '10000',
     PG_LOCK_TIMEOUT_MS: '10000',
     HTTP_PORT: '0',
     LOG_LEVEL: 'info',
