@@ -13,10 +13,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createBudget, type RequestBudget } from '../src/api/budget/budget.ts';
-import { walkEta } from '../src/api/budget/eta.ts';
-import { createMemoryStore } from '../src/api/budget/memory-store.ts';
-import { createRedisStore } from '../src/api/budget/redis-store.ts';
+import { createBudget, type RequestBudget } from '../src/budget/budget.ts';
+import { walkEta } from '../src/budget/eta.ts';
+import { createMemoryStore } from '../src/budget/memory-store.ts';
+import { createRedisStore } from '../src/budget/redis-store.ts';
 import { ThreetoneClient } from '../src/api/client.ts';
 import { keyFingerprint } from '../src/api/key-fingerprint.ts';
 import { DEFAULT_RETRY } from '../src/api/retry-policy.ts';

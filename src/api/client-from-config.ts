@@ -3,8 +3,8 @@ import type { Logger } from '../log.ts';
 import type { ListResource } from '../resources/resource.ts';
 import { ThreetoneClient } from './client.ts';
 import { keyFingerprint } from './key-fingerprint.ts';
-import type { BudgetWait, RequestBudget } from './budget/budget.ts';
-import { createMemoryBudget } from './budget/shared.ts';
+import type { BudgetWait, RequestBudget } from '../budget/budget.ts';
+import { createMemoryBudget } from '../budget/shared.ts';
 import { DEFAULT_RETRY } from './retry-policy.ts';
 
 /** A client for one workspace's key, with the settings of config; an in-process budget unless a shared one is given. */

@@ -1,5 +1,5 @@
-import type { SharedBudgets } from '../api/budget/shared.ts';
-import { openSharedBudgets } from './open-budgets.ts';
+import type { SharedBudgets } from '../budget/shared.ts';
+import { openSharedBudgets } from '../budget/open-budgets.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { createMetrics, type Metrics } from '../http/metrics.ts';

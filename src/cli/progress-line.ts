@@ -1,4 +1,4 @@
-import type { BudgetWait } from '../api/budget/budget.ts';
+import type { BudgetWait } from '../budget/budget.ts';
 import type { SyncProgress } from '../jobs/run-progress.ts';
 
 export interface ProgressExtras {

@@ -1,5 +1,5 @@
-import { expectedPages } from '../api/budget/eta.ts';
-import { openBudgetForCli } from '../app/open-budgets.ts';
+import { expectedPages } from '../budget/eta.ts';
+import { openBudgetForCli } from '../budget/open-budgets.ts';
 import type { Config, WorkspaceConfig } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { workspaceTotals } from '../db/workspace-totals.ts';

@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import { parseJobData, type SyncJobData } from './job-data.ts';
 import type { SyncQueue, SyncProcessor } from './queue.ts';
 import { enqueueRun } from './schedules.ts';
-import type { SharedBudgets } from '../api/budget/shared.ts';
+import type { SharedBudgets } from '../budget/shared.ts';
 import { runSync, type SyncSummary } from './sync-run.ts';
 
 /** How long a run waits when another process holds its workspace (e.g. a sync meets the nightly reconciliation). */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { clientFromConfig } from '../api/client-from-config.ts';
 import type { ThreetoneClient } from '../api/client.ts';
-import type { BudgetWait, RequestBudget } from '../api/budget/budget.ts';
+import type { BudgetWait, RequestBudget } from '../budget/budget.ts';
 import { validateItems, type DriftNote } from '../api/validate.ts';
 import { walkPages, type WalkedPage } from '../api/walk-pages.ts';
 import type { Config } from '../config.ts';

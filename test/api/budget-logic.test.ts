@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { admit, limitLabel, remainingIn } from '../../src/domain/budget-rule.ts';
-import { createBudget } from '../../src/api/budget/budget.ts';
-import { expectedPages, walkEta } from '../../src/api/budget/eta.ts';
-import { learnFrom } from '../../src/api/budget/learn.ts';
-import { createMemoryStore } from '../../src/api/budget/memory-store.ts';
-import type { BudgetStore } from '../../src/domain/budget-store.ts';
+import { admit, limitLabel, remainingIn } from '../../src/budget/rule.ts';
+import { createBudget } from '../../src/budget/budget.ts';
+import { expectedPages, walkEta } from '../../src/budget/eta.ts';
+import { learnFrom } from '../../src/budget/learn.ts';
+import { createMemoryStore } from '../../src/budget/memory-store.ts';
+import type { BudgetStore } from '../../src/budget/store.ts';
 
 const API = [
   { points: 100, windowMs: 60_000 },

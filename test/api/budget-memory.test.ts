@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryBudget } from '../../src/api/budget/shared.ts';
+import { createMemoryBudget } from '../../src/budget/shared.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { captureLogs } from '../helpers/logs.ts';
 import { walkWithBudget } from './budget-walk.ts';

@@ -1,5 +1,5 @@
 import { ThreetoneClient } from '../../src/api/client.ts';
-import type { BudgetWait, RequestBudget } from '../../src/api/budget/budget.ts';
+import type { BudgetWait, RequestBudget } from '../../src/budget/budget.ts';
 import { DEFAULT_RETRY } from '../../src/api/retry-policy.ts';
 import { walkPages } from '../../src/api/walk-pages.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';

@@ -5,7 +5,7 @@
  * (openSharedBudgets). Prints `ready`, walks when a line arrives on stdin, then prints one JSON line.
  */
 import { createInterface } from 'node:readline';
-import { openBudgetForCli, openSharedBudgets } from '../../src/app/open-budgets.ts';
+import { openBudgetForCli, openSharedBudgets } from '../../src/budget/open-budgets.ts';
 import { loadConfig } from '../../src/config.ts';
 import { walkWithBudget } from './budget-walk.ts';
 

@@ -21,7 +21,7 @@ import {
   type SyncWorker,
 } from '../../src/jobs/queue.ts';
 import { enqueueRun } from '../../src/jobs/schedules.ts';
-import { openSharedBudgets } from '../../src/app/open-budgets.ts';
+import { openSharedBudgets } from '../../src/budget/open-budgets.ts';
 import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';

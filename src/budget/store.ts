@@ -1,4 +1,4 @@
-import type { Admission, BudgetBlock, BudgetLimit } from './budget-rule.ts';
+import type { Admission, BudgetBlock, BudgetLimit } from './rule.ts';
 
 /**
  * Where the log of request times of each key lives. Every method is atomic per key across everything sharing the

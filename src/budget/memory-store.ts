@@ -1,6 +1,6 @@
-import { firstAfter } from '../../util/sorted.ts';
-import { admit, horizon, type BudgetBlock } from '../../domain/budget-rule.ts';
-import type { BudgetStore } from '../../domain/budget-store.ts';
+import { firstAfter } from '../util/sorted.ts';
+import { admit, horizon, type BudgetBlock } from './rule.ts';
+import type { BudgetStore } from './store.ts';
 
 /** One process's budget: a log per key in memory. `now` is injectable for tests. */
 export function createMemoryStore(now: () => number = Date.now): BudgetStore {

@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { sharedBudgets, type BudgetConfig, type SharedBudgetOptions, type SharedBudgets } from '../api/budget/shared.ts';
-import { createMemoryStore } from '../api/budget/memory-store.ts';
-import { createRedisStore } from '../api/budget/redis-store.ts';
+import { sharedBudgets, type BudgetConfig, type SharedBudgetOptions, type SharedBudgets } from './shared.ts';
+import { createMemoryStore } from './memory-store.ts';
+import { createRedisStore } from './redis-store.ts';
 import type { Config } from '../config.ts';
-import { createPostgresStore } from '../db/request-budget-store.ts';
+import { createPostgresStore } from './postgres-store.ts';
 
 // `pg` (node-postgres) beside postgres.js: BullMQ's Postgres backend is written against it, and so is this Postgres
 // store of the budget, which shares the queue's schema and connection settings.

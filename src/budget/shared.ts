@@ -1,7 +1,7 @@
-import type { Config } from '../../config.ts';
-import { remainingIn, type BudgetLimit } from '../../domain/budget-rule.ts';
-import type { BudgetStore } from '../../domain/budget-store.ts';
-import { keyFingerprint } from '../key-fingerprint.ts';
+import type { Config } from '../config.ts';
+import { remainingIn, type BudgetLimit } from './rule.ts';
+import type { BudgetStore } from './store.ts';
+import { keyFingerprint } from '../api/key-fingerprint.ts';
 import { createBudget, DEFAULT_MARGIN_MS, type BudgetOptions, type RequestBudget } from './budget.ts';
 import { createMemoryStore } from './memory-store.ts';
 /** In-process budget: enough for one process alone on its key. `key` is the API key's fingerprint. */

@@ -1,4 +1,4 @@
-import { parseRetryAfter } from '../retry-policy.ts';
+import { parseRetryAfter } from '../api/retry-policy.ts';
 
 /** What the budget learns from: one API response, `at` its arrival (Date.now()). */
 export interface BudgetResponse {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { limitLabel, type Admission, type BudgetLimit } from '../../domain/budget-rule.ts';
-import type { BudgetStore, StoreSnapshot } from '../../domain/budget-store.ts';
+import { limitLabel, type Admission, type BudgetLimit } from './rule.ts';
+import type { BudgetStore, StoreSnapshot } from './store.ts';
 
 /**
  * KEYS: log (sorted set: member per request, score its time in ms), block (hash: until, reason).

@@ -1,10 +1,9 @@
-import type { Logger } from '../../log.ts';
-import { sleep } from '../../util/sleep.ts';
-import type { BudgetLimit } from '../../domain/budget-rule.ts';
-import { remainingIn } from '../../domain/budget-rule.ts';
+import type { Logger } from '../log.ts';
+import { sleep } from '../util/sleep.ts';
+import { remainingIn, type BudgetLimit } from './rule.ts';
 import { walkEta, type WalkEta } from './eta.ts';
 import { learnFrom, type BudgetResponse } from './learn.ts';
-import type { BudgetStore, StoreSnapshot } from '../../domain/budget-store.ts';
+import type { BudgetStore, StoreSnapshot } from './store.ts';
 
 /** Default of THREETONE_BUDGET_MARGIN_MS: added to every window (clock skew between us and the API, and the API counting a request when it arrives, after we logged it). */
 export const DEFAULT_MARGIN_MS = 1000;

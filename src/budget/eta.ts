@@ -1,5 +1,5 @@
-import { firstAfter } from '../../util/sorted.ts';
-import { limitLabel, type BudgetBlock, type BudgetLimit } from '../../domain/budget-rule.ts';
+import { firstAfter } from '../util/sorted.ts';
+import { limitLabel, type BudgetBlock, type BudgetLimit } from './rule.ts';
 
 export interface WalkEtaInput {
   /** Requests still to make. */

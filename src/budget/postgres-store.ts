@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { admit, horizon, type Admission, type BudgetBlock } from '../domain/budget-rule.ts';
-import type { BudgetStore, StoreSnapshot } from '../domain/budget-store.ts';
+import { admit, horizon, type Admission, type BudgetBlock } from './rule.ts';
+import type { BudgetStore, StoreSnapshot } from './store.ts';
 
 /** Class id of the budget's advisory locks (two-int form), so they never meet the one-bigint workspace and migration locks. */
 export const LOCK_CLASS = 0x62756467; // 'budg'
