@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import { sourceOf } from '../api/item-source.ts';
-import { usableId, type RejectedItem } from '../domain/items.ts';
+import type { RejectedItem } from '../domain/items.ts';
 import { findPostgresError } from '../errors/describe-error.ts';
+import type { PageRow } from '../pages/page-rows.ts';
+import { rejectedRows } from '../pages/rejected-rows.ts';
+import { usableId } from '../pages/storable.ts';
 import type { ListResource } from '../resources/resource.ts';
-import type { PageRow } from './page-rows.ts';
 import { proveOwnership } from './runs/prove-ownership.ts';
 import type { RunOwner } from './runs/run-owner.ts';
 
@@ -219,9 +220,10 @@ const DATA_ERROR_CLASSES = new Set(['22', '23', '54']);
  * run: its versions, its rejected items, undeletes, seen ids and the run's
  * progress commit together or not at all.
  *
- * Validation rejects what it can foresee; if Postgres still refuses the page
- * for its data, the page is written again item by item (a savepoint each) so
- * that only the items it refuses go to rejected_records and the walk goes on.
+ * What Postgres can hold is decided before, by preparePage (src/pages/); if
+ * Postgres still refuses the page for its data, the page is written again item
+ * by item (a savepoint each) so that only the items it refuses go to
+ * rejected_records and the walk goes on.
  */
 export function pageWriter(upsert: UpsertRows): (sql: postgres.Sql, write: PageWrite) => Promise<PageWriteResult> {
   return async (sql, write) => {
@@ -290,39 +292,4 @@ function addCounts(a: RowCounts, b: RowCounts): RowCounts {
     rowsInserted: a.rowsInserted + b.rowsInserted,
     rowsUpdated: a.rowsUpdated + b.rowsUpdated,
   };
-}
-
-/** A reason is one line of at most this many characters: it is part of rejected_records' unique key. */
-const MAX_REASON = 300;
-
-/** The page's rejected items as rows, one per item key and reason (the later occurrence wins). */
-export function rejectedRows(rejected: RejectedItem[]): { item_id: string | null; reason: string; raw: string }[] {
-  const rows = new Map<string, { item_id: string | null; reason: string; raw: string }>();
-  for (const item of rejected) {
-    const raw = rawText(item.raw);
-    const flat = item.reason.replace(/\s+/g, ' ').trim();
-    const reason = flat.length > MAX_REASON ? `${flat.slice(0, MAX_REASON - 3)}...` : flat;
-    // The same key Postgres computes for rejected_records.item_key.
-    const key = item.itemId ?? createHash('md5').update(raw).digest('hex');
-    rows.set(`${key}\u0000${reason}`, { item_id: item.itemId, reason, raw });
-  }
-  return [...rows.values()];
-}
-
-const RAW_DEPTH = 64;
-
-/**
- * The rejected item's JSON text. JSON.stringify overflows the stack on very
- * deep nesting (which is one reason such items are rejected), so anything
- * nested deeper than RAW_DEPTH is cut and marked.
- */
-export function rawText(raw: unknown): string {
-  return JSON.stringify(cutDeep(raw, 0)) ?? 'undefined';
-}
-
-function cutDeep(value: unknown, depth: number): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (depth >= RAW_DEPTH) return '[cut: nested too deep]';
-  if (Array.isArray(value)) return value.map((v) => cutDeep(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cutDeep(v, depth + 1)]));
 }

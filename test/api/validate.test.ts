@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { unstorableString, validateItems } from '../../src/api/validate.ts';
+import { unstorableString } from '../../src/pages/storable.ts';
+import { validateItems } from '../../src/pages/validate.ts';
 import { batchCalls } from '../../src/resources/batch-calls.ts';
 
 const good = {
