@@ -5,6 +5,7 @@
  * (process.resourceUsage().maxRSS) and the run's summary.
  */
 import { openDatabase } from '../src/db/connection.ts';
+import { RunEvents } from '../src/jobs/run-events.ts';
 import { runSync } from '../src/jobs/sync-run.ts';
 import { createLogger } from '../src/log.ts';
 import { benchConfig } from './support.ts';
@@ -21,8 +22,9 @@ const database = await openDatabase(config, log);
 try {
   // RSS after every page: the peak alone cannot tell a leak (grows with pages) from heap headroom V8 keeps (flat).
   const rssByPage: number[] = [];
-  const onPage = () => void rssByPage.push(process.memoryUsage.rss());
-  const summary = await runSync({ config, database, log, onPage }, { workspace: config.workspace, apiKey: required('BENCH_API_KEY'), kind: 'full' });
+  const events = new RunEvents();
+  events.on('page:committed', () => void rssByPage.push(process.memoryUsage.rss()));
+  const summary = await runSync({ config, database, log, events }, { workspace: config.workspace, apiKey: required('BENCH_API_KEY'), kind: 'full' });
   const usage = process.resourceUsage();
   const at = (fraction: number) => rssByPage[Math.min(rssByPage.length - 1, Math.floor(fraction * rssByPage.length))] ?? 0;
   // With --expose-gc: the heap still reachable once the run is over.

@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { ListResource } from '../resources/resource.ts';
-import { ThreetoneClient } from './client.ts';
+import { ThreetoneClient, type ApiRetry } from './client.ts';
 import { keyFingerprint } from './key-fingerprint.ts';
 import type { BudgetWait, RequestBudget } from '../budget/budget.ts';
 import { createMemoryBudget } from '../budget/shared.ts';
@@ -10,7 +10,15 @@ import { DEFAULT_RETRY } from './retry-policy.ts';
 /** A client for one workspace's key, with the settings of config; an in-process budget unless a shared one is given. */
 export function clientFromConfig(
   config: Config,
-  options: { resource: ListResource; apiKey: string; budget?: RequestBudget | undefined; log: Logger; signal: AbortSignal; onWait?: ((wait: BudgetWait) => void) | undefined },
+  options: {
+    resource: ListResource;
+    apiKey: string;
+    budget?: RequestBudget | undefined;
+    log: Logger;
+    signal: AbortSignal;
+    onWait?: ((wait: BudgetWait) => void) | undefined;
+    onRetry?: ((retry: ApiRetry) => void) | undefined;
+  },
 ): ThreetoneClient {
   return new ThreetoneClient({
     resource: options.resource,
@@ -22,6 +30,7 @@ export function clientFromConfig(
     retry: { ...DEFAULT_RETRY, maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseDelayMs, maxRetryAfterMs: config.maxRetryAfterMs },
     budget: options.budget ?? createMemoryBudget(config.budget, keyFingerprint(options.apiKey), { marginMs: config.budgetMarginMs }),
     ...(options.onWait ? { onWait: options.onWait } : {}),
+    ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     log: options.log,
     signal: options.signal,
   });

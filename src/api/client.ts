@@ -37,6 +37,16 @@ export interface ApiClientOptions {
   random?: () => number;
   /** Before every wait for the request budget (progress line, metrics). */
   onWait?: (wait: BudgetWait) => void;
+  /** Before every retry of a failed request. */
+  onRetry?: (retry: ApiRetry) => void;
+}
+
+/** A failed request about to be tried again. */
+export interface ApiRetry {
+  attempt: number;
+  delayMs: number;
+  status: number | undefined;
+  error: string;
 }
 
 export interface ApiStats {
@@ -77,10 +87,9 @@ export class ThreetoneClient {
           throw new RetriesExhaustedError(attempt, error, decision.why);
         }
         this.stats.retries++;
-        log.warn(
-          { url, attempt, delayMs: decision.delayMs, status: (error as ApiError).status, error: (error as Error).message },
-          'API request failed; retrying',
-        );
+        const retried: ApiRetry = { attempt, delayMs: decision.delayMs, status: (error as ApiError).status, error: (error as Error).message };
+        log.warn({ url, ...retried }, 'API request failed; retrying');
+        this.options.onRetry?.(retried);
         await sleep(decision.delayMs, abort);
       }
     }

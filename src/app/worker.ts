@@ -1,6 +1,7 @@
 import { requireWorkspaces, type Config } from '../config.ts';
 import { openDatabase, type Database } from '../db/connection.ts';
 import { openBudgetsAndMetrics } from './budgets-and-metrics.ts';
+import { RunEvents } from '../jobs/run-events.ts';
 import { requireCurrentSchema, runMigrations } from '../db/migrate.ts';
 import { createReadiness } from '../http/readiness.ts';
 import { startHttpServer } from '../http/server.ts';
@@ -66,7 +67,9 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     cleanups.push(() => queue.close());
     await queue.waitUntilReady();
 
-    const { budgets, metrics } = await openBudgetsAndMetrics(config, database, queue, log);
+    // The process's one event bus: every run emits on it, the metrics subscribe.
+    const events = new RunEvents((error, event) => log.warn({ event, error: describeError(error) }, 'a run event listener failed'));
+    const { budgets, metrics } = await openBudgetsAndMetrics(config, database, queue, log, events);
     cleanups.push(() => budgets.close());
 
     // Up before the worker, so /healthz answers during start-up; closed after it (cleanups run in reverse),
@@ -92,7 +95,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     store.onReconnect(() => schedules.refresh());
     cleanups.push(async () => schedules.stop());
 
-    const worker = store.openWorker(createProcessor({ config, database, budgets, queue, log, onFinish: metrics.observeRun }), {
+    const worker = store.openWorker(createProcessor({ config, database, budgets, queue, log, events }), {
       concurrency: config.worker.concurrency,
       lockDuration: config.worker.lockMs,
       stalledInterval: Math.min(30_000, config.worker.lockMs),

@@ -1,5 +1,5 @@
 import type { BudgetWait } from '../budget/budget.ts';
-import type { SyncProgress } from '../jobs/run-progress.ts';
+import type { SyncProgress } from '../jobs/sync-run.ts';
 
 export interface ProgressExtras {
   /** The budget wait in progress, if any, and the time now (same clock as `wait.until`). */

@@ -5,6 +5,7 @@ import type { Database } from '../db/connection.ts';
 import { workspaceTotals } from '../db/workspace-totals.ts';
 import type { RunKind } from '../domain/runs.ts';
 import { describeError } from '../errors/describe-error.ts';
+import { RunEvents } from '../jobs/run-events.ts';
 import { runSync, type SyncSummary } from '../jobs/sync-run.ts';
 import type { Logger } from '../log.ts';
 import { progressLine } from './progress-line.ts';
@@ -56,9 +57,13 @@ export async function runHere(
         eta: pages === undefined || !budget.eta ? undefined : async (p) => (p.pages >= pages ? null : (await budget.eta!(pages - p.pages)).ms),
       });
       let summary: SyncSummary | undefined;
+      const events = new RunEvents();
+      events.on('page:committed', progress.onPage);
+      events.on('budget:wait', progress.onWait);
+      events.on('run:finished', (s) => (summary = s));
       try {
         await runSync(
-          { config, database, log, budget, signal: stop.signal, onPage: progress.onPage, onWait: progress.onWait, onFinish: (s) => (summary = s) },
+          { config, database, log, budget, signal: stop.signal, events },
           { workspace: workspace.name, apiKey: workspace.apiKey, kind: target.kind, allowMassDelete: target.allowMassDelete === true },
         );
       } catch (error) {

@@ -6,6 +6,8 @@ import type { PageRow } from '../pages/page-rows.ts';
 import { rejectedRows } from '../pages/rejected-rows.ts';
 import { usableId } from '../pages/storable.ts';
 import type { ListResource } from '../resources/resource.ts';
+import type { RunCounters } from '../domain/run-counters.ts';
+import { advanceRun } from './runs/advance-run.ts';
 import { proveOwnership } from './runs/prove-ownership.ts';
 import type { RunOwner } from './runs/run-owner.ts';
 
@@ -39,6 +41,8 @@ export interface PageWriteResult {
   undeleted: number;
   /** Items that passed validation but that Postgres refused (see writePage). */
   refused: RejectedItem[];
+  /** What this page added to the run's counters. */
+  counters: RunCounters;
 }
 
 /** Writes a page's rows (both tables) inside the page's transaction. */
@@ -194,21 +198,6 @@ const RECORD_SEEN = `
 INSERT INTO reconcile_seen (run_id, id) SELECT $1, pg_catalog.unnest($2::text[]) ON CONFLICT DO NOTHING
 `;
 
-const ADVANCE_RUN = `
-UPDATE sync_runs SET
-  pages = pages + 1,
-  items_seen = items_seen + $2,
-  rows_inserted = rows_inserted + $3,
-  rows_updated = rows_updated + $4,
-  versions_added = versions_added + $5,
-  versions_amended = versions_amended + $6,
-  rejected = rejected + $7,
-  next_cursor = $8,
-  undeleted = undeleted + $9,
-  requests = requests + $10,
-  retries = retries + $11
-WHERE id = $1
-`;
 
 const NO_ROWS: RowCounts = { versionsAdded: 0, versionsAmended: 0, rowsInserted: 0, rowsUpdated: 0 };
 
@@ -271,12 +260,17 @@ async function writeOnce(
       undeleted = (await tx.unsafe(undeleteListed(write.resource), [owner.workspace, write.listedIds], { prepare: true })).count;
       if (write.recordSeen) await tx.unsafe(RECORD_SEEN, [owner.runId, write.listedIds], { prepare: true });
     }
-    await tx.unsafe(
-      ADVANCE_RUN,
-      [owner.runId, write.itemsSeen, counts.rowsInserted, counts.rowsUpdated, counts.versionsAdded, counts.versionsAmended, rejected.length, write.nextCursor, undeleted, write.requests, write.retries],
-      { prepare: true },
-    );
-    return { ...counts, undeleted, refused };
+    const counters: RunCounters = {
+      ...counts,
+      pages: 1,
+      itemsSeen: write.itemsSeen,
+      rejected: rejected.length,
+      undeleted,
+      requests: write.requests,
+      retries: write.retries,
+    };
+    await advanceRun(tx, owner.runId, counters, { cursor: write.nextCursor });
+    return { ...counts, undeleted, refused, counters };
   }) as Promise<PageWriteResult>;
 }
 

@@ -3,6 +3,7 @@ import type { Database } from '../db/connection.ts';
 import { lastSuccesses } from '../db/runs/last-successes.ts';
 import { DELETE_GUARD, reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-refusals.ts';
 import type { SyncQueue } from '../jobs/queue.ts';
+import type { RunEvents } from '../jobs/run-events.ts';
 import type { SyncSummary } from '../jobs/sync-run.ts';
 import type { Logger } from '../log.ts';
 import { withTimeout } from '../util/with-timeout.ts';
@@ -20,21 +21,19 @@ export interface MetricsSources {
   budgets?: { remaining(): Promise<{ key: string; window: string; remaining: number }[]> };
   /** Longest a scrape waits for each source. Default 2000 ms. */
   collectTimeoutMs?: number;
+  /** The process's run events: finished runs and budget waits are counted from them. */
+  events: RunEvents;
 }
 
 export interface Metrics {
   /** Its own registry: several instances may live in one process (tests). */
   registry: Registry;
-  /** For `runSync`'s `onFinish`. */
-  observeRun(summary: SyncSummary): void;
-  /** For `openSharedBudgets`'s `onWaited`: ms this process waited for the budget of `key` (a fingerprint). */
-  observeBudgetWait(key: string, ms: number): void;
 }
 
 const DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
 /**
- * Run counters are fed by `observeRun` and so count this process's runs
+ * Run counters are fed by the process's `run:finished` events and so count this process's runs
  * only (Prometheus sums across processes); the queue, last-success and refused-reconciliation gauges
  * are read from the shared stores at scrape time, so every process reports
  * the same truth and a restart loses nothing.
@@ -43,10 +42,11 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const registry = new Registry();
   // Standard names (process_*, nodejs_*), so community Node.js dashboards and alerts work unchanged.
   collectDefaultMetrics({ register: registry });
-  const observeRun = runCollectors(registry);
+  sources.events.on('run:finished', runCollectors(registry));
   storeGauges(registry, snapshotReader(sources));
   const observeBudgetWait = budgetCollectors(registry, sources);
-  return { registry, observeRun, observeBudgetWait };
+  sources.events.on('budget:waited', ({ key, ms }) => observeBudgetWait(key, ms));
+  return { registry };
 }
 
 /** What the shared stores said during one scrape; undefined: that source failed or was late. */

@@ -1,10 +1,5 @@
 import { LIST_ORDERS, type ListOrder } from '../domain/runs.ts';
-
-/** The two times of one listed item that an order could follow (unix seconds). */
-export interface OrderKeys {
-  created: number;
-  updated: number;
-}
+import type { OrderKeys } from '../pages/prepare-page.ts';
 
 /** Watches one walk segment from its first page on; a walk that starts again from the top needs a new one. */
 export class ListOrderWatch {

@@ -10,7 +10,8 @@ import { parseJobData, type SyncJobData } from './job-data.ts';
 import type { SyncQueue, SyncProcessor } from './queue.ts';
 import { enqueueRun } from './schedules.ts';
 import type { SharedBudgets } from '../budget/shared.ts';
-import { runSync, type SyncSummary } from './sync-run.ts';
+import type { RunEvents } from './run-events.ts';
+import { runSync } from './sync-run.ts';
 
 /** How long a run waits when another process holds its workspace (e.g. a sync meets the nightly reconciliation). */
 export const LOCKED_RETRY_MS = 30_000;
@@ -21,8 +22,8 @@ export interface ProcessorDeps {
   budgets: SharedBudgets;
   queue: SyncQueue;
   log: Logger;
-  /** Every finished run, succeeded or failed (metrics). */
-  onFinish?: (summary: SyncSummary) => void;
+  /** Where every run tells what happens (metrics subscribe). */
+  events?: RunEvents;
 }
 
 /**
@@ -47,7 +48,7 @@ export function createProcessor(deps: ProcessorDeps): SyncProcessor {
     try {
       const workspace = findWorkspace(deps.config, data.workspace);
       const summary = await runSync(
-        { config: deps.config, database: deps.database, log, budget: deps.budgets.forKey(workspace.apiKey), signal, onFinish: deps.onFinish },
+        { config: deps.config, database: deps.database, log, budget: deps.budgets.forKey(workspace.apiKey), signal, ...(deps.events ? { events: deps.events } : {}) },
         { workspace: workspace.name, apiKey: workspace.apiKey, kind: data.kind },
       );
       return summary;

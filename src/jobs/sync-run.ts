@@ -1,27 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import { clientFromConfig } from '../api/client-from-config.ts';
 import type { ThreetoneClient } from '../api/client.ts';
-import type { BudgetWait, RequestBudget } from '../budget/budget.ts';
-import { validateItems, type DriftNote } from '../api/validate.ts';
+import type { RequestBudget } from '../budget/budget.ts';
 import { walkPages, type WalkedPage } from '../api/walk-pages.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
-import { toPageRows } from '../db/page-rows.ts';
-import { abandonRuns } from '../db/runs/abandon-runs.ts';
 import { countLive } from '../db/runs/count-live.ts';
 import type { ReconcileCounts } from '../db/runs/finish-reconcile.ts';
-import { finishRun, type RunOutcome } from '../db/runs/finish-run.ts';
-import { resumeRun, type ResumedRun } from '../db/runs/resume-run.ts';
-import type { RunOwner } from '../db/runs/run-owner.ts';
-import { startRun } from '../db/runs/start-run.ts';
+import { RunLedger } from '../db/runs/run-ledger.ts';
 import { lockWorkspace } from '../db/workspace-lock.ts';
-import { writePage } from '../db/write-page.ts';
+import { addCounters, emptyCounters, type RunCounters } from '../domain/run-counters.ts';
 import type { ListOrder, RunKind, RunStatus, StopReason } from '../domain/runs.ts';
 import { ApiRequestRejectedError } from '../errors/ApiRequestRejectedError.ts';
 import { CursorRejectedError } from '../errors/CursorRejectedError.ts';
 import { describeError } from '../errors/describe-error.ts';
 import { RunOwnershipLostError } from '../errors/RunOwnershipLostError.ts';
 import type { Logger } from '../log.ts';
+import { preparePage, type DriftNote } from '../pages/prepare-page.ts';
 import { batchCalls } from '../resources/batch-calls.ts';
 import type { ListResource } from '../resources/resource.ts';
 import { withTimeout } from '../util/with-timeout.ts';
@@ -29,8 +23,8 @@ import type { WalkTrust } from './delete-guard.ts';
 import { nextSweepBoundary, SWEEP_CLOCK_MARGIN_S, SWEEP_MAX_ROUNDS, sweepRoundReached } from './head-sweep.ts';
 import { ListOrderWatch, worstOrder } from './list-order.ts';
 import { RUN_POLICIES, type RunContext, type RunPolicy } from './run-kinds.ts';
+import { RunEvents } from './run-events.ts';
 import { stoppedRun } from './run-outcome.ts';
-import { addPage, emptyProgress, type SyncProgress } from './run-progress.ts';
 import { WalkBound } from './walk-bound.ts';
 
 export interface SyncTarget {
@@ -52,12 +46,14 @@ export interface SyncDeps {
   budget?: RequestBudget;
   /** Asks the run to stop (Ctrl-C, shutdown): the page being written still commits, and the run is recorded as interrupted. */
   signal?: AbortSignal;
-  /** Called after each committed page (progress display). */
-  onPage?: (progress: SyncProgress) => void;
-  /** Called before each wait for the request budget (progress display). */
-  onWait?: (wait: BudgetWait) => void;
-  /** Called once the run is recorded, whatever its outcome (metrics). */
-  onFinish?: (summary: SyncSummary) => void;
+  /** Where the run tells what happens (metrics, a progress line, tests); default: a bus nobody listens to. */
+  events?: RunEvents;
+}
+
+/** Counters of one attempt, as it goes (a resumed run's row also counts earlier attempts). */
+export interface SyncProgress extends RunCounters {
+  runId: number;
+  workspace: string;
 }
 
 export interface SyncSummary extends SyncProgress {
@@ -95,21 +91,33 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
   const lock = await lockWorkspace(database.url, target.workspace);
   // Stops the walk between (or in the middle of) requests when asked to, or at once when the workspace lock is gone.
   const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost;
+  const events = deps.events ?? new RunEvents();
   try {
-    const { owner, resumed } = await openRun(deps, target, lock.pid);
+    const ledger = await RunLedger.open(database.sql, { workspace: target.workspace, kind: target.kind, resumes: policy.resumes, lockPid: lock.pid });
+    const { owner, resumed } = ledger;
+    if (ledger.abandoned.length > 0) deps.log.warn({ workspace: target.workspace, runIds: ledger.abandoned }, 'marked runs of a stopped process as failed');
     const log = deps.log.child({ runId: owner.runId, workspace: target.workspace });
     const ctx: RunContext = { config, database, resource, owner, log, allowMassDelete: target.allowMassDelete === true };
-    const client = clientFromConfig(config, { resource, apiKey: target.apiKey, budget: deps.budget, log, signal, onWait: deps.onWait });
-    const record = new RunRecord(client);
-    const walk = new WalkState(ctx, target.kind, policy, record, client, signal, resumed);
+    const run = { runId: owner.runId, workspace: target.workspace };
+    const client = clientFromConfig(config, {
+      resource,
+      apiKey: target.apiKey,
+      budget: deps.budget,
+      log,
+      signal,
+      onWait: (wait) => events.emit('budget:wait', { ...run, ...wait }),
+      onRetry: (retry) => events.emit('request:retry', { ...run, ...retry }),
+    });
+    const walk = new WalkState(ctx, target.kind, policy, ledger, client, signal, events);
     try {
       await policy.open(ctx);
       const stopRule = await policy.stopRule(ctx);
-      log.info({ kind: target.kind, resumedFromPage: resumed ? resumed.pages + 1 : undefined }, 'sync started');
+      const resumedFromPage = resumed ? resumed.pages + 1 : undefined;
+      log.info({ kind: target.kind, resumedFromPage }, 'sync started');
+      events.emit('run:started', { ...run, kind: target.kind, resumedFromPage });
       let stopReason: StopReason = 'end';
       for await (const page of walk.pages(resumed?.cursor ?? null, stopRule === undefined)) {
         const committed = await walk.commit(page);
-        deps.onPage?.(walk.progress);
         if (signal.aborted) throw signal.reason ?? new Error('sync interrupted');
         // An order that lets a job move anywhere makes "caught up" unknowable: walk on to the end.
         if (stopRule?.afterPage(committed.listedValidIds, committed.changed) && walk.order !== 'unknown') {
@@ -118,12 +126,12 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
         }
       }
       if (stopReason === 'end') stopRule?.atEnd?.(log);
-      const trust = stopReason === 'end' && policy.sweepsHead ? await walk.sweepHead(() => deps.onPage?.(walk.progress)) : walk.trust(true);
-      const reconcile = await finishRun(database.sql, owner, { status: 'succeeded', error: null, stopReason, resumable: true, ...walk.closing() }, (tx) =>
+      const trust = stopReason === 'end' && policy.sweepsHead ? await walk.sweepHead() : walk.trust(true);
+      const reconcile = await ledger.close({ status: 'succeeded', error: null, stopReason, resumable: true, ...walk.closing() }, client.stats, (tx) =>
         policy.finish(ctx, tx, trust),
       );
       const summary = walk.summary({ status: 'succeeded', error: null, stopReason, reconcile }, started);
-      deps.onFinish?.(summary);
+      events.emit('run:finished', summary);
       const { runId: _id, workspace: _ws, ...counts } = summary;
       log.info(counts, 'sync finished');
       return summary;
@@ -132,8 +140,13 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
       const stopped = stoppedRun(error, deps.signal);
       if (stopped.status === 'interrupted') log.info({ stopReason: stopped.stopReason, lastPage: walk.lastPage }, 'sync interrupted');
       else log.error({ error: stopped.message, stopReason: stopped.stopReason }, 'sync failed');
-      await recordStop(database, owner, { status: stopped.status, error: stopped.message, stopReason: stopped.stopReason, resumable: stopped.resumable, ...walk.closing() }, log);
-      deps.onFinish?.(walk.summary({ status: stopped.status, error: stopped.message, stopReason: stopped.stopReason }, started));
+      const unrecorded = await ledger.recordStop(
+        { status: stopped.status, error: stopped.message, stopReason: stopped.stopReason, resumable: stopped.resumable, ...walk.closing() },
+        client.stats,
+        DB_WAIT_MS,
+      );
+      if (unrecorded !== undefined) log.error({ error: describeError(unrecorded) }, 'could not record how the run stopped');
+      events.emit('run:finished', walk.summary({ status: stopped.status, error: stopped.message, stopReason: stopped.stopReason }, started));
       throw error;
     }
   } finally {
@@ -146,46 +159,6 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
 
 /** How long a stopping run waits for the database to record its end before giving up (bounded: it may be the database that failed). */
 const DB_WAIT_MS = 5_000;
-
-/**
- * Under the workspace lock: closes runs of a dead process, then reopens the
- * kind's unfinished run if it resumes, else opens a new one. Each attempt
- * gets a fresh fencing token: whichever attempt opened or resumed the run
- * last owns it.
- */
-async function openRun(deps: SyncDeps, target: SyncTarget, lockPid: number): Promise<{ owner: RunOwner; resumed: ResumedRun | undefined }> {
-  const { sql } = deps.database;
-  const abandoned = await abandonRuns(sql, target.workspace);
-  if (abandoned.length > 0) deps.log.warn({ workspace: target.workspace, runIds: abandoned }, 'marked runs of a stopped process as failed');
-  const token = randomUUID();
-  const resumed = RUN_POLICIES[target.kind].resumes ? await resumeRun(sql, target.workspace, target.kind, token) : undefined;
-  const runId = resumed?.runId ?? (await startRun(sql, target.workspace, target.kind, token));
-  return { owner: { runId, workspace: target.workspace, token, lockPid }, resumed };
-}
-
-/**
- * The run row's request counters are written with each page, so a run that
- * stops (or a process that dies) still shows what it spent; this tracks what
- * the row does not have yet.
- */
-class RunRecord {
-  private recorded = { requests: 0, retries: 0 };
-
-  constructor(private readonly client: ThreetoneClient) {}
-
-  /** Requests and retries not yet on the run row. */
-  peek(): { requests: number; retries: number } {
-    const { requests, retries } = this.client.stats;
-    return { requests: requests - this.recorded.requests, retries: retries - this.recorded.retries };
-  }
-
-  /** Requests and retries not yet on the run row; counts them as recorded (the caller writes them in a transaction that commits). */
-  unrecorded(): { requests: number; retries: number } {
-    const delta = this.peek();
-    this.recorded = { ...this.client.stats };
-    return delta;
-  }
-}
 
 interface CommittedPage {
   /** Ids of the page's valid items, for the stop rule. */
@@ -219,16 +192,20 @@ class WalkState {
   /** When what moved may have moved past this run's cursor: its first attempt's start (local clock). */
   private readonly runStartedAtMs: number;
 
+  private readonly resumed: RunLedger['resumed'];
+
   constructor(
     private readonly ctx: RunContext,
     private readonly kind: RunKind,
     private readonly policy: RunPolicy,
-    private readonly record: RunRecord,
+    private readonly ledger: RunLedger,
     private readonly client: ThreetoneClient,
     private readonly signal: AbortSignal,
-    private readonly resumed: ResumedRun | undefined,
+    private readonly events: RunEvents,
   ) {
-    this.progress = emptyProgress(ctx.owner.runId, ctx.owner.workspace);
+    const resumed = ledger.resumed;
+    this.resumed = resumed;
+    this.progress = { runId: ctx.owner.runId, workspace: ctx.owner.workspace, ...emptyCounters() };
     this.warnDrift = driftWarner(ctx.log);
     this.runStartedAtMs = resumed?.startedAtMs ?? Date.now();
     // Pages committed by earlier attempts count towards this run's deletes: so does the order they came in.
@@ -285,21 +262,12 @@ class WalkState {
   async commit(page: WalkedPage): Promise<CommittedPage> {
     const { database, resource, owner, log } = this.ctx;
     const pageNumber = this.lastPage + 1;
-    const { valid, rejected, drift } = validateItems(resource, page.items);
+    const { rows, rejected, listedIds, validIds, drift, orderKeys } = preparePage(resource, page.items);
     this.warnDrift(drift);
-    const listedValidIds = valid.map((v) => String(v.item[resource.idField]));
-    const written = await writePage(database.sql, {
-      resource,
-      owner,
-      page: pageNumber,
-      rows: toPageRows(resource, valid),
-      rejected,
-      itemsSeen: page.items.length,
-      nextCursor: page.nextCursor,
-      listedIds: [...listedValidIds, ...rejected.flatMap((r) => (r.itemId === null ? [] : [r.itemId]))],
-      recordSeen: this.policy.recordsSeen,
-      ...this.record.unrecorded(),
-    });
+    const written = await this.ledger.commitPage(
+      { resource, page: pageNumber, rows, rejected, itemsSeen: page.items.length, nextCursor: page.nextCursor, listedIds, recordSeen: this.policy.recordsSeen },
+      this.client.stats,
+    );
     if (rejected.length > 0) log.warn({ page: pageNumber, rejected: rejected.length, firstReason: rejected[0]?.reason }, 'items rejected');
     if (written.refused.length > 0) {
       log.warn({ page: pageNumber, rejected: written.refused.length, firstReason: written.refused[0]?.reason }, 'items refused by Postgres: set aside, the rest of the page is stored');
@@ -307,10 +275,12 @@ class WalkState {
     if (written.undeleted > 0) log.info({ page: pageNumber, undeleted: written.undeleted }, 'jobs marked deleted are listed again: mark cleared');
     const { refused: _refused, ...counts } = written;
     log.debug({ page: pageNumber, items: page.items.length, ...counts }, 'page committed');
-    this.progress = addPage(this.progress, { items: page.items.length, rejected: rejected.length, written, requests: this.client.stats.requests, retries: this.client.stats.retries });
+    // Requests as the client counts them: one fetched ahead is spent already, though the row gets it with the next page.
+    const { requests, retries } = this.client.stats;
+    this.progress = { ...this.progress, ...addCounters(this.progress, written.counters), requests, retries };
+    this.events.emit('page:committed', { ...this.progress, page: pageNumber });
 
-    const updatedTimes = valid.map((v) => Number(v.item[resource.versionField]));
-    this.watch.observe(valid.map((v, i) => ({ created: Number(v.item[resource.createdField]), updated: updatedTimes[i]! })));
+    this.watch.observe(orderKeys);
     if (this.watch.order === 'unknown' && !this.warnedOrder) {
       this.warnedOrder = true;
       log.warn(
@@ -319,8 +289,8 @@ class WalkState {
       );
     }
     this.bound ??= new WalkBound({ storedLive: await countLive(database.sql, resource, owner.workspace), pageSize: this.ctx.config.pageSize, maxPages: this.ctx.config.walk.maxPages });
-    this.bound.afterPage(listedValidIds);
-    return { listedValidIds, updatedTimes, changed: written.versionsAdded + written.versionsAmended };
+    this.bound.afterPage(validIds);
+    return { listedValidIds: validIds, updatedTimes: orderKeys.map((k) => k.updated), changed: written.versionsAdded + written.versionsAmended };
   }
 
   /**
@@ -329,7 +299,7 @@ class WalkState {
    * last update needs it: by creation nothing moves, and in an order not
    * recognised the deletes are refused anyway.
    */
-  async sweepHead(onPage: () => void): Promise<WalkTrust> {
+  async sweepHead(): Promise<WalkTrust> {
     if (this.order !== 'updated') return this.trust(true);
     const { log } = this.ctx;
     let boundaryS = Math.floor(this.runStartedAtMs / 1000) - SWEEP_CLOCK_MARGIN_S;
@@ -340,7 +310,6 @@ class WalkState {
         // A restart inside the round makes it a round of several requests: another round follows.
         const committed = await this.commit(page);
         pages += page.restarted ? 2 : 1;
-        onPage();
         if (this.signal.aborted) throw this.signal.reason ?? new Error('sync interrupted');
         if (sweepRoundReached(committed.updatedTimes, boundaryS, page.nextCursor === null)) break;
       }
@@ -357,8 +326,8 @@ class WalkState {
   }
 
   /** What the run row gets when this attempt closes (not yet written: a close that rolls back leaves it for the next). */
-  closing(): { requests: number; retries: number; listOrder: ListOrder | undefined; walkRestarts: number } {
-    return { ...this.record.peek(), listOrder: this.order, walkRestarts: this.restarts };
+  closing(): { listOrder: ListOrder | undefined; walkRestarts: number } {
+    return { listOrder: this.order, walkRestarts: this.restarts };
   }
 
   summary(outcome: Pick<SyncSummary, 'status' | 'error' | 'stopReason' | 'reconcile'>, startedMs: number): SyncSummary {
@@ -386,13 +355,6 @@ class WalkState {
     }
     this.bound = undefined;
   }
-}
-
-/** Records how a run stopped, within DB_WAIT_MS: the database itself may be what failed, and then the next run finds the row still running and takes it over. */
-async function recordStop(database: Database, owner: RunOwner, outcome: RunOutcome, log: Logger): Promise<void> {
-  await withTimeout(finishRun(database.sql, owner, outcome), DB_WAIT_MS, 'recording how the run stopped').catch((closeError: unknown) =>
-    log.error({ error: describeError(closeError) }, 'could not record how the run stopped'),
-  );
 }
 
 /** Warns once per run for each enum value the spec does not list. */

@@ -43,8 +43,8 @@ function job(id: string, ts: number, extra: Record<string, unknown> = {}) {
 }
 
 /** The row counts of one page's write (undeletes and refused items are asserted where they happen). */
-async function write(items: unknown[], page = 1): Promise<Omit<PageWriteResult, 'undeleted' | 'refused'>> {
-  const { undeleted: _u, refused: _r, ...counts } = await writeFull(items, page);
+async function write(items: unknown[], page = 1): Promise<Omit<PageWriteResult, 'undeleted' | 'refused' | 'counters'>> {
+  const { undeleted: _u, refused: _r, counters: _c, ...counts } = await writeFull(items, page);
   return counts;
 }
 

@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { deleteRedisKeys, queueConfig, type Backend } from '../helpers/queue.ts';
+import { RunEvents } from '../../src/jobs/run-events.ts';
 
 export const KEY = 'sk_http_test_3c9a1f0e7b2d4a68';
 export const BOARD = { user: 'ops', password: 'correct horse battery staple' };
@@ -24,6 +25,8 @@ export interface HttpEnv {
   store: QueueStore;
   queue: SyncQueue;
   metrics: Metrics;
+  /** The bus the metrics subscribe to, as the worker's: `sync` runs emit on it. */
+  events: RunEvents;
   server: HttpServer;
   /** A real run against the simulator, observed by `metrics`. */
   sync(workspace?: string, apiKey?: string): Promise<SyncSummary>;
@@ -66,7 +69,8 @@ export async function startHttpEnv(backend: Backend, options: HttpEnvOptions = {
     cleanups.push(() => queue.close());
     await queue.waitUntilReady();
     // Wired as the worker wires them.
-    const { budgets, metrics } = await openBudgetsAndMetrics(config, database, queue, silentLogger);
+    const events = new RunEvents();
+    const { budgets, metrics } = await openBudgetsAndMetrics(config, database, queue, silentLogger, events);
     cleanups.push(() => budgets.close());
     const ready = createReadiness({
       database,
@@ -76,8 +80,8 @@ export async function startHttpEnv(backend: Backend, options: HttpEnvOptions = {
     const server = await startHttpServer({ config, log: silentLogger, database, queue, metrics, ready });
     cleanups.push(() => server.close());
     const sync = (workspace = 'alpha', apiKey = KEY) =>
-      runSync({ config, database, log: silentLogger, budget: budgets.forKey(apiKey), onFinish: metrics.observeRun }, { workspace, apiKey, kind: 'full' });
-    return { backend, database, simulator, config, store, queue, metrics, server, sync, close };
+      runSync({ config, database, log: silentLogger, budget: budgets.forKey(apiKey), events }, { workspace, apiKey, kind: 'full' });
+    return { backend, database, simulator, config, store, queue, metrics, events, server, sync, close };
   } catch (error) {
     await close();
     throw error;

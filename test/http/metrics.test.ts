@@ -12,6 +12,14 @@ import { BACKENDS, deleteRedisKeys, queueConfig } from '../helpers/queue.ts';
 import { keyFingerprint } from '../../src/api/key-fingerprint.ts';
 import { openBudgetsAndMetrics } from '../../src/app/budgets-and-metrics.ts';
 import { blackHole, sample, samples, startHttpEnv, type HttpEnv } from './fixture.ts';
+import { RunEvents } from '../../src/jobs/run-events.ts';
+
+/** A bus on which `onFinish` hears the run's end. */
+function onFinishEvents(onFinish: (s: SyncSummary) => void): { events: RunEvents } {
+  const events = new RunEvents();
+  events.on('run:finished', onFinish);
+  return { events };
+}
 
 describe.each(BACKENDS)('/metrics on %s', (backend) => {
   let env: HttpEnv | undefined;
@@ -87,10 +95,10 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
     let failed: SyncSummary | undefined;
     const onFinish = (s: SyncSummary) => {
       failed = s;
-      env!.metrics.observeRun(s);
+      env!.events.emit('run:finished', s);
     };
     await expect(
-      runSync({ config: env.config, database: env.database, log: silentLogger, onFinish }, { workspace: 'alpha', apiKey: 'sk_not_a_key', kind: 'full' }),
+      runSync({ config: env.config, database: env.database, log: silentLogger, ...onFinishEvents(onFinish) }, { workspace: 'alpha', apiKey: 'sk_not_a_key', kind: 'full' }),
     ).rejects.toThrow();
     const text = await scrape();
     expect(failed).toMatchObject({ status: 'failed', pages: 0 });
@@ -103,14 +111,15 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
   it('counts walks restarted after a rejected cursor', async () => {
     env = await startHttpEnv(backend);
     let invalidated = false;
-    const onPage = () => {
+    const unsubscribe = env.events.on('page:committed', () => {
       if (!invalidated) env!.simulator.invalidateCursors();
       invalidated = true;
-    };
+    });
     const summary = await runSync(
-      { config: env.config, database: env.database, log: silentLogger, onPage, onFinish: env.metrics.observeRun },
+      { config: env.config, database: env.database, log: silentLogger, events: env.events },
       { workspace: 'alpha', apiKey: env.config.workspaces[0]!.apiKey, kind: 'full' },
     );
+    unsubscribe();
     expect(summary).toMatchObject({ status: 'succeeded', walkRestarts: 1 });
     const text = await scrape();
     expect(sample(text, 'threetone_sync_walk_restarts_total', { workspace: 'alpha' })).toBe(1);
@@ -121,7 +130,7 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
     env = await startHttpEnv(backend);
     const summary = await env.sync();
     await env.sync('beta');
-    const fresh = createMetrics({ database: env.database, queue: env.queue, log: silentLogger });
+    const fresh = createMetrics({ database: env.database, queue: env.queue, log: silentLogger, events: new RunEvents() });
     const text = await fresh.registry.metrics();
     const finished = (await runRow(summary.runId)).finished;
     expect(sample(text, 'threetone_sync_last_success_timestamp_seconds', { workspace: 'alpha' })).toBeCloseTo(finished, 2);
@@ -142,7 +151,7 @@ describe('a metrics source that hangs', () => {
     const { log, text: logText } = captureLogs('warn');
     try {
       await queue.add('run', { workspace: 'alpha', kind: 'full', trigger: 'manual' });
-      const metrics = createMetrics({ database: { reads: hanging }, queue, log, collectTimeoutMs: 300 });
+      const metrics = createMetrics({ database: { reads: hanging }, queue, log, collectTimeoutMs: 300, events: new RunEvents() });
       const started = Date.now();
       const text = await metrics.registry.metrics();
       expect(Date.now() - started).toBeLessThan(2_000);
@@ -172,7 +181,7 @@ describe('request budget metrics', () => {
     // A 3-second window: the scrape comes well within it even on a loaded machine.
     const config = { ...loadConfig({}), redisUrl: process.env.REDIS_URL, budget: [{ points: 3, windowMs: 3_000 }, { points: 10, windowMs: 60_000 }], budgetMarginMs: 0 };
     config.worker = { ...config.worker, queuePrefix: prefix };
-    const { budgets, metrics } = await openBudgetsAndMetrics(config, database, queue, silentLogger);
+    const { budgets, metrics } = await openBudgetsAndMetrics(config, database, queue, silentLogger, new RunEvents());
     try {
       const budget = budgets.forKey(apiKey);
       for (let i = 0; i < 4; i++) await budget.take();

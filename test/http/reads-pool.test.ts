@@ -8,6 +8,7 @@ import { findPostgresError } from '../../src/errors/describe-error.ts';
 import { silentLogger } from '../../src/log.ts';
 import { captureLogs } from '../helpers/logs.ts';
 import { sample, startHttpEnv, type HttpEnv } from './fixture.ts';
+import { RunEvents } from '../../src/jobs/run-events.ts';
 
 const BLOCK = 734_500_42;
 
@@ -95,7 +96,7 @@ describe('the HTTP endpoint\'s own Postgres pool', () => {
       log,
       database,
       queue: env.queue,
-      metrics: createMetrics({ database, queue: env.queue, log, collectTimeoutMs: 10_000 }),
+      metrics: createMetrics({ database, queue: env.queue, log, collectTimeoutMs: 10_000, events: new RunEvents() }),
       ready: createReadiness({ database, schedulesRegistered: () => true, timeoutMs: 10_000 }),
       pageTimeoutMs: 10_000,
     });

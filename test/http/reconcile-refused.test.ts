@@ -4,6 +4,7 @@ import type { SyncSummary } from '../../src/jobs/sync-run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { recordReconcile, REFUSAL } from '../helpers/reconcile-runs.ts';
 import { sample, startHttpEnv, type HttpEnv } from './fixture.ts';
+import { RunEvents } from '../../src/jobs/run-events.ts';
 
 /** The section of one workspace on the status page. */
 function section(html: string, workspace: string): string {
@@ -41,7 +42,7 @@ describe('a refused reconciliation', () => {
     await recordReconcile(env, 'beta', 30, 'refused');
     await recordReconcile(env, 'beta', 6, 'succeeded');
     const refused: SyncSummary = { ...summary, kind: 'reconcile', status: 'failed', stopReason: 'delete_guard', error: REFUSAL };
-    env.metrics.observeRun(refused);
+    env.events.emit('run:finished', refused);
 
     const text = await scrape();
     expect(sample(text, 'threetone_sync_reconcile_refused_total', { workspace: 'alpha' })).toBe(1);
@@ -53,7 +54,7 @@ describe('a refused reconciliation', () => {
     expect(text).toContain('# TYPE threetone_sync_reconcile_refused_total counter');
 
     // A process that ran nothing itself (a restart) still raises the alert.
-    const restarted = await createMetrics({ database: env.database, queue: env.queue, log: silentLogger }).registry.metrics();
+    const restarted = await createMetrics({ database: env.database, queue: env.queue, log: silentLogger, events: new RunEvents() }).registry.metrics();
     expect(sample(restarted, 'threetone_sync_reconcile_refused', { workspace: 'alpha' })).toBe(1);
     expect(sample(restarted, 'threetone_sync_reconcile_refused_total', { workspace: 'alpha' })).toBeUndefined();
 

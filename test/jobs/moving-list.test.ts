@@ -7,6 +7,7 @@ import type { Simulator } from '../../src/simulator/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { item, page, startPageServer, type CraftedResponse } from '../helpers/page-server.ts';
 import { useSimulator, useTestDatabase } from '../helpers/use.ts';
+import { afterEachPage, type PageHook } from '../helpers/run-events.ts';
 
 /**
  * The spec never says in which order the list comes, nor how long a cursor
@@ -37,7 +38,7 @@ async function latestRun() {
 }
 
 /** After page `at` of the walk, once. */
-function onceAfterPage(at: number, act: () => void): SyncDeps['onPage'] {
+function onceAfterPage(at: number, act: () => void): PageHook {
   let done = false;
   return (progress) => {
     if (!done && progress.pages === at) {
@@ -58,7 +59,7 @@ describe('a list by last update', () => {
     const sim = await storedSim({ order: 'updated' });
     const gone = sim.mutate({ delete: 3 }).deleted;
     let moved: string[] = [];
-    const summary = await run(config(sim), 'reconcile', { onPage: onceAfterPage(2, () => (moved = sim.mutate({ revive: 40 }).revived)) });
+    const summary = await run(config(sim), 'reconcile', afterEachPage(onceAfterPage(2, () => (moved = sim.mutate({ revive: 40 }).revived))));
     expect(moved).toHaveLength(40);
     expect(summary).toMatchObject({ status: 'succeeded', listOrder: 'updated', reconcile: { deleted: 3 } });
     expect(await deletedIds()).toEqual([...gone].sort());
@@ -72,7 +73,7 @@ describe('a list by last update', () => {
   it('a list by creation is recognised and needs no second read of the head', async () => {
     const sim = await storedSim({});
     sim.resetStats();
-    const summary = await run(config(sim), 'reconcile', { onPage: onceAfterPage(2, () => sim.mutate({ revive: 40 })) });
+    const summary = await run(config(sim), 'reconcile', afterEachPage(onceAfterPage(2, () => sim.mutate({ revive: 40 }))));
     expect(summary).toMatchObject({ status: 'succeeded', listOrder: 'created', reconcile: { deleted: 0 } });
     expect(sim.stats.requests).toBe(6);
   });
@@ -82,7 +83,7 @@ describe('cursors rejected mid-walk', () => {
   it('a reconciliation whose cursors are rotated mid-walk walks again from the top, keeps its seen ids and marks exactly the deletes', async () => {
     const sim = await storedSim({});
     const gone = sim.mutate({ delete: 2 }).deleted;
-    const summary = await run(config(sim), 'reconcile', { onPage: onceAfterPage(3, () => sim.invalidateCursors()) });
+    const summary = await run(config(sim), 'reconcile', afterEachPage(onceAfterPage(3, () => sim.invalidateCursors())));
     expect(summary).toMatchObject({ status: 'succeeded', walkRestarts: 1, reconcile: { deleted: 2 } });
     expect(await deletedIds()).toEqual([...gone].sort());
     expect(await latestRun()).toMatchObject({ status: 'succeeded', walk_restarts: 1 });
@@ -93,7 +94,7 @@ describe('cursors rejected mid-walk', () => {
     sim.mutate({ delete: 2 });
     // Every cursor is dead by the time it is used: as if each page waited longer than the cursor lives.
     const cfg = config(sim, { walk: { maxPages: 0, maxRestarts: 2 } });
-    const run1 = run(cfg, 'reconcile', { onPage: () => sim.invalidateCursors() });
+    const run1 = run(cfg, 'reconcile', afterEachPage(() => sim.invalidateCursors()));
     await expect(run1).rejects.toThrow(/^the API rejected the walk's cursor again after 2 restart\(s\) from the top \(API rejected the request \(422\): last_doc: Value error, invalid cursor\); the run is retried later and keeps what it committed$/);
     const failed = await latestRun();
     expect(failed).toMatchObject({ status: 'failed', stop_reason: 'error', walk_restarts: 2, deleted: 0 });

@@ -7,6 +7,7 @@ import { testConfig } from '../helpers/config.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { expectCopyMatches } from '../helpers/stored.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+import { afterEachPage } from '../helpers/run-events.ts';
 
 const KEY = 'sk_outage_9a8b7c6d5e4f3a2b';
 const WS = 'outage';
@@ -41,9 +42,9 @@ describe('outages', () => {
         database: viaProxy,
         log: silentLogger,
         // Cut the database's connections right after page 3 commits: page 4 is then written into a dead connection.
-        onPage: (p) => {
+        ...afterEachPage((p) => {
           if (p.pages === 3) proxy.cut();
-        },
+        }),
       },
       { workspace: WS, apiKey: KEY, kind: 'full' },
     );

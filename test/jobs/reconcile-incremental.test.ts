@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/log.ts';
 import { testConfig } from '../helpers/config.ts';
 import { expectCopyMatches } from '../helpers/stored.ts';
 import { useSimulator, useTestDatabase } from '../helpers/use.ts';
+import { afterEachPage } from '../helpers/run-events.ts';
 
 const KEY = 'sk_reconcile_3c4d5e6f7a8b9c0d';
 const WS = 'recon';
@@ -137,7 +138,7 @@ describe('resuming', () => {
       served++;
       if (served === 4) simulator.injectFaults('503');
     };
-    const first = runSync({ config, database, log: silentLogger, onPage: failOnFourth }, { workspace: WS, apiKey: KEY, kind: 'full' });
+    const first = runSync({ config, database, log: silentLogger, ...afterEachPage(failOnFourth) }, { workspace: WS, apiKey: KEY, kind: 'full' });
     await expect(first).rejects.toThrow(/503/);
     const [failed] = await database.sql`select id::int, pages, status, next_cursor from sync_runs`;
     expect(failed).toMatchObject({ status: 'failed' });

@@ -11,6 +11,7 @@ import { testConfig } from '../helpers/config.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { startPrivatePostgres } from '../helpers/private-postgres.ts';
 import { expectCopyMatches } from '../helpers/stored.ts';
+import { afterEachPage, type PageHook } from '../helpers/run-events.ts';
 
 const KEY_A = 'sk_safety_a_1b2c3d4e5f6a7b8c';
 const KEY_B = 'sk_safety_b_9c8d7e6f5a4b3c2d';
@@ -37,7 +38,7 @@ function runner(database: Database, sim: Simulator, workspace: string, key: stri
 }
 
 /** onPage hook: the API answers 503 from the page after the `n`-th committed one (one attempt allowed, so the run fails). */
-function failAfterPage(sim: Simulator, n: number): SyncDeps['onPage'] {
+function failAfterPage(sim: Simulator, n: number): PageHook {
   return (progress) => {
     if (progress.pages === n) sim.injectFaults('503');
   };
@@ -63,7 +64,7 @@ describe('a reconciliation resumed across attempts', () => {
     await b('full');
     const { deleted } = simA.mutate({ delete: 5 });
 
-    await expect(a('reconcile', { onPage: failAfterPage(simA, 3) })).rejects.toThrow(/503/);
+    await expect(a('reconcile', afterEachPage(failAfterPage(simA, 3)))).rejects.toThrow(/503/);
     // The page after the third was already prefetched, so the walk stops after the third or fourth.
     const [failed] = await database.sql`select status, pages from sync_runs where workspace = 'ws-a' and kind = 'reconcile'`;
     expect(failed!.status).toBe('failed');
@@ -84,7 +85,7 @@ describe('a reconciliation resumed across attempts', () => {
     const run = runner(database, sim, 'ws-a', KEY_A);
     await run('full');
     const { deleted } = sim.mutate({ delete: 5 });
-    await expect(run('reconcile', { onPage: failAfterPage(sim, 3) })).rejects.toThrow(/503/);
+    await expect(run('reconcile', afterEachPage(failAfterPage(sim, 3)))).rejects.toThrow(/503/);
 
     const { created } = sim.mutate({ create: 30 });
     expect((await run('incremental')).versionsAdded).toBeGreaterThanOrEqual(30);
@@ -109,7 +110,7 @@ describe('a reconciliation resumed across attempts', () => {
     const run = runner(database, sim, 'ws-a', KEY_A);
     await run('full');
     const { deleted } = sim.mutate({ delete: 5 });
-    await expect(run('reconcile', { onPage: failAfterPage(sim, 3) })).rejects.toThrow(/503/);
+    await expect(run('reconcile', afterEachPage(failAfterPage(sim, 3)))).rejects.toThrow(/503/);
     const [before] = await database.sql`select (select count(*)::int from reconcile_seen) as seen, pages from sync_runs where kind = 'reconcile'`;
     expect(before!.seen).toBe(before!.pages * 100);
     expect(before!.pages).toBeLessThan(10);
@@ -142,12 +143,12 @@ describe('a run that loses its workspace lock', () => {
       return run('reconcile');
     };
     const first = run('reconcile', {
-      onPage: (progress) => {
+      ...afterEachPage((progress) => {
         if (progress.pages !== 2 || second) return;
         // Slow enough that the first run is still walking when the second starts.
         sim.setLatency(100);
         second = takeOver();
-      },
+      }),
     });
     await expect(first).rejects.toThrow(/^sync run \d+ of workspace "ws-a" lost its ownership/);
     sim.setLatency(0);

@@ -8,6 +8,7 @@ import { testConfig } from '../helpers/config.ts';
 import { captureLogs } from '../helpers/logs.ts';
 import { dumpTables, expectCopyMatches, storedVersions } from '../helpers/stored.ts';
 import { useSimulator, useTestDatabase } from '../helpers/use.ts';
+import { afterEachPage } from '../helpers/run-events.ts';
 
 const KEY = 'sk_live_test_5f2b8c9d0e1a4b7c';
 const WS = 'test';
@@ -231,7 +232,7 @@ describe('runSync', () => {
     const stopAfterThird = (p: { pages: number }) => {
       if (p.pages === 3) stop.abort(new Error('Ctrl-C'));
     };
-    await expect(runSync({ config, database, log: logs.log, signal: stop.signal, onPage: stopAfterThird }, { workspace: WS, apiKey: KEY, kind: 'full' })).rejects.toThrow('Ctrl-C');
+    await expect(runSync({ config, database, log: logs.log, signal: stop.signal, ...afterEachPage(stopAfterThird) }, { workspace: WS, apiKey: KEY, kind: 'full' })).rejects.toThrow('Ctrl-C');
     const stopped = await runRow();
     expect({ ...stopped }).toMatchObject({ status: 'interrupted', stop_reason: 'interrupted', pages: 3 });
     expect(stopped.error).toMatch(/^interrupted \(Ctrl-C\); the next run resumes after the last committed page$/);

@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import type { ListOrder, RunStatus, StopReason } from '../../domain/runs.ts';
 import { RunOwnershipLostError } from '../../errors/RunOwnershipLostError.ts';
+import { advanceRun } from './advance-run.ts';
 import { proveOwnership } from './prove-ownership.ts';
 import type { RunOwner } from './run-owner.ts';
 
@@ -39,12 +40,11 @@ export async function finishRun<T = undefined>(
   await sql.begin(async (tx) => {
     if (outcome.status === 'succeeded') await proveOwnership(tx, owner, { lock: true });
     finished = finish ? await finish(tx) : undefined;
+    await advanceRun(tx, owner.runId, { requests: outcome.requests, retries: outcome.retries });
     const closed = await tx`
       UPDATE sync_runs SET
         status = ${outcome.status},
         error = ${outcome.error},
-        requests = requests + ${outcome.requests},
-        retries = retries + ${outcome.retries},
         list_order = COALESCE(${outcome.listOrder ?? null}, list_order),
         walk_restarts = walk_restarts + ${outcome.walkRestarts ?? 0},
         next_cursor = CASE WHEN ${outcome.resumable && outcome.status !== 'succeeded'} THEN next_cursor END,
