@@ -43,6 +43,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   // Standard names (process_*, nodejs_*), so community Node.js dashboards and alerts work unchanged.
   collectDefaultMetrics({ register: registry });
   sources.events.on('run:finished', runCollectors(registry));
+  pageCollectors(registry, sources.events);
   storeGauges(registry, snapshotReader(sources));
   const observeBudgetWait = budgetCollectors(registry, sources);
   sources.events.on('budget:waited', ({ key, ms }) => observeBudgetWait(key, ms));
@@ -163,6 +164,20 @@ function budgetCollectors(registry: Registry, sources: MetricsSources): (key: st
     });
   }
   return (key, ms) => waited.inc({ key }, ms / 1000);
+}
+
+/**
+ * Per page, as it commits: a walk of hundreds of pages shows its progress long
+ * before its run finishes, and a walk that stopped moving shows its age.
+ */
+function pageCollectors(registry: Registry, events: RunEvents): void {
+  const lastPage = new Gauge({
+    name: 'threetone_sync_last_page_timestamp_seconds',
+    help: 'When this process last committed a page of the workspace (unix seconds).',
+    labelNames: ['workspace'],
+    registers: [registry],
+  });
+  events.on('page:committed', (page) => lastPage.set({ workspace: page.workspace }, Date.now() / 1000));
 }
 
 function runCollectors(registry: Registry): (summary: SyncSummary) => void {

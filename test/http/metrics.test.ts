@@ -108,7 +108,7 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
     expect(sample(text, 'threetone_sync_last_success_timestamp_seconds', { workspace: 'alpha' })).toBeUndefined();
   });
 
-  it('counts walks restarted after a rejected cursor', async () => {
+  it('counts walks restarted after a rejected cursor, and stamps the workspace'''s last committed page', async () => {
     env = await startHttpEnv(backend);
     let invalidated = false;
     const unsubscribe = env.events.on('page:committed', () => {
@@ -121,9 +121,14 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
     );
     unsubscribe();
     expect(summary).toMatchObject({ status: 'succeeded', walkRestarts: 1 });
+    const [row] = await env.database.sql<{ at: number }[]>`select extract(epoch from finished_at)::float8 as at from sync_runs where id = ${summary.runId}`;
     const text = await scrape();
     expect(sample(text, 'threetone_sync_walk_restarts_total', { workspace: 'alpha' })).toBe(1);
     expect(sample(text, 'threetone_sync_list_order_unrecognised_total', { workspace: 'alpha' })).toBeUndefined();
+    // Set by each committed page, so the last one's is just before the run closed.
+    const lastPage = sample(text, 'threetone_sync_last_page_timestamp_seconds', { workspace: 'alpha' })!;
+    expect(lastPage).toBeLessThanOrEqual(row!.at + 0.5);
+    expect(lastPage).toBeGreaterThan(row!.at - 5);
   });
 
   it('reports the last success from Postgres in a process that ran nothing itself', async () => {
