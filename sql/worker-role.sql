@@ -22,9 +22,10 @@ $$;
 -- Spelled out rather than left to the defaults, so a rerun also takes back anything granted by hand since.
 ALTER ROLE :"role" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD :'password';
 
--- CREATE on the database: drizzle keeps its journal in schema `drizzle`, and with REDIS_URL unset BullMQ and the
--- request budget live in QUEUE_SCHEMA (default threetone_queue). Both run CREATE SCHEMA IF NOT EXISTS on every start,
--- and Postgres checks this privilege even when the schema exists, so owning pre-created schemas would not be enough.
+-- CREATE on the database: drizzle keeps its journal in schema `drizzle`, the request budget's migration makes schema
+-- threetone_budget, and with REDIS_URL unset BullMQ lives in QUEUE_SCHEMA (default threetone_queue). drizzle and
+-- BullMQ run CREATE SCHEMA IF NOT EXISTS on every start, and Postgres checks this privilege even when the schema
+-- exists, so owning pre-created schemas would not be enough.
 DO $$
 BEGIN
   EXECUTE format('GRANT CONNECT, CREATE ON DATABASE %I TO %I', current_database(), current_setting('threetone.worker_role'));
@@ -48,19 +49,22 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'drizzle' AND pg_get_userbyid(nspowner) <> target) THEN
     EXECUTE format('ALTER SCHEMA drizzle OWNER TO %I', target);
   END IF;
+  IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'threetone_budget' AND pg_get_userbyid(nspowner) <> target) THEN
+    EXECUTE format('ALTER SCHEMA threetone_budget OWNER TO %I', target);
+  END IF;
   FOR ddl IN
     SELECT format('ALTER %s %s OWNER TO %I',
                   CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
                   c.oid::regclass, target)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname IN ('public', 'drizzle') AND c.relkind IN ('r', 'p', 'v', 'm')
+    WHERE n.nspname IN ('public', 'drizzle', 'threetone_budget') AND c.relkind IN ('r', 'p', 'v', 'm')
       AND pg_get_userbyid(c.relowner) <> target
       -- Partitions follow their parent.
       AND NOT c.relispartition
     UNION ALL
     SELECT format('ALTER ROUTINE %s OWNER TO %I', p.oid::regprocedure, target)
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname IN ('public', 'drizzle') AND p.prokind IN ('f', 'p') AND pg_get_userbyid(p.proowner) <> target
+    WHERE n.nspname IN ('public', 'drizzle', 'threetone_budget') AND p.prokind IN ('f', 'p') AND pg_get_userbyid(p.proowner) <> target
       -- Functions an extension installed belong to it.
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
   LOOP

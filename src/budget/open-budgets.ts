@@ -1,17 +1,15 @@
-import pg from 'pg';
+import postgres from 'postgres';
 import { Redis } from 'ioredis';
 import { sharedBudgets, type BudgetConfig, type SharedBudgetOptions, type SharedBudgets } from './shared.ts';
 import { createMemoryStore } from './memory-store.ts';
 import { createRedisStore } from './redis-store.ts';
 import type { Config } from '../config.ts';
+import { keepTransactionsOffDeadConnections } from '../db/connection.ts';
 import { createPostgresStore } from './postgres-store.ts';
 
-// `pg` (node-postgres) beside postgres.js: BullMQ's Postgres backend is written against it, and so is this Postgres
-// store of the budget, which shares the queue's schema and connection settings.
-
 /**
- * One request budget per API key across every process, kept in the queue's own store: Redis when REDIS_URL is set,
- * else Postgres (tables in the queue's schema). Keys are stored by fingerprint only.
+ * One request budget per API key across every process, kept beside the queue: Redis when REDIS_URL is set, else
+ * Postgres (schema threetone_budget, made by `migrate`). Keys are stored by fingerprint only.
  */
 export async function openSharedBudgets(
   config: BudgetConfig & Pick<Config, 'redisUrl' | 'worker'>,
@@ -30,17 +28,24 @@ export async function openSharedBudgets(
       await redis.quit().catch(() => redis.disconnect());
     });
   }
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: 'threetone-sync-budget' });
-  // An idle client whose session ends (Postgres restarting) makes the pool emit 'error'; unheard, that ends the
-  // process. The pool drops that client and connects anew; a take in flight fails on its own query.
-  pool.on('error', () => undefined);
-  try {
-    const store = await createPostgresStore(pool, config.worker.queueSchema);
-    return sharedBudgets(config, store, options, () => pool.end());
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
+  const pool = openBudgetPool(databaseUrl);
+  // Closed after the worker, so no take is in flight: what the timeout cuts is a connection postgres.js still
+  // counts busy after its session was lost mid-take, which it would otherwise wait out for good.
+  return sharedBudgets(config, createPostgresStore(pool), options, () => pool.end({ timeout: 1 }));
+}
+
+/**
+ * The Postgres budget's connections: a pool of its own, not the sync's, so a take never queues for a connection
+ * behind page writes (a worker running as many runs as the sync's pool has connections keeps them all in
+ * transactions), nor they behind it; its application_name names its sessions in pg_stat_activity. Nothing to listen
+ * to: postgres.js reports a lost session by rejecting the queries on it, not with an 'error' event that would end the
+ * process. The wrapper keeps a take whose connection died from writing its ROLLBACK to the dead socket (postgres.js
+ * 3.4.10's uncatchable TypeError, see src/db/connection.ts).
+ */
+export function openBudgetPool(databaseUrl: string): postgres.Sql {
+  // idle_timeout as node-postgres's pool had it (10 s): a worker between runs holds no budget session.
+  const pool = postgres(databaseUrl, { max: 2, idle_timeout: 10, connect_timeout: 10, onnotice: () => undefined, connection: { application_name: 'threetone-sync-budget' } });
+  return keepTransactionsOffDeadConnections(pool);
 }
 
 /** Longest wait for one budget command on Redis; the scripts themselves take well under a millisecond. */

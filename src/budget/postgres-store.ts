@@ -1,4 +1,7 @@
-import type pg from 'pg';
+// The one file with SQL outside src/db/ (docs/architecture.md): the budget lives in one folder, its rule, its three
+// stores and their wiring together, and this store is only ever read beside the Redis and memory ones it must match.
+
+import type postgres from 'postgres';
 import { admit, horizon, type Admission, type BudgetBlock } from './rule.ts';
 import type { BudgetStore, StoreSnapshot } from './store.ts';
 
@@ -6,83 +9,54 @@ import type { BudgetStore, StoreSnapshot } from './store.ts';
 export const LOCK_CLASS = 0x62756467; // 'budg'
 
 /**
- * The budget in Postgres, for a queue that lives there: a table of request times per key in the queue's schema.
- * Each admission is one transaction under a per-key advisory lock, with the time from clock_timestamp() taken after
- * the lock, so the check and the insert are atomic for every process on the key and they all share the server's clock.
+ * The budget in Postgres, for a queue that lives there: a table of request times per key and one of learned blocks,
+ * in schema threetone_budget (migrations/0008_request_budget_tables.sql; nothing here changes the schema, so a role
+ * that may only read and write rows runs it). Each admission is one transaction under a per-key advisory lock, with
+ * the time from clock_timestamp() taken after the lock, so the check and the insert are atomic for every process on
+ * the key and they all share the server's clock.
+ *
+ * `sql` should be wrapped by keepTransactionsOffDeadConnections (src/db/connection.ts), as openSharedBudgets does: a
+ * take whose connection dies must not write its ROLLBACK to the dead socket.
  */
-export async function createPostgresStore(pool: pg.Pool, schema: string): Promise<BudgetStore> {
-  const s = `"${schema.replace(/"/g, '""')}"`;
-  const client = await checkOut(pool);
-  try {
-    await client.query('BEGIN');
-    // Concurrent first starts would race on CREATE ... IF NOT EXISTS (a unique violation in pg_type): one at a time.
-    await client.query('SELECT pg_catalog.pg_advisory_xact_lock($1::int, 0)', [LOCK_CLASS]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.request_budget_log (key text NOT NULL, at_ms bigint NOT NULL)`);
-    await client.query(`CREATE INDEX IF NOT EXISTS request_budget_log_key_at ON ${s}.request_budget_log (key, at_ms)`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.request_budget_block (key text PRIMARY KEY, until_ms bigint NOT NULL, reason text NOT NULL)`);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-
-  const NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
-  const inTransaction = async <T>(key: string, fn: (c: pg.PoolClient, now: number) => Promise<T>): Promise<T> => {
-    const c = await checkOut(pool);
-    try {
-      await c.query('BEGIN');
-      await c.query('SELECT pg_catalog.pg_advisory_xact_lock($1::int, pg_catalog.hashtext($2::text))', [LOCK_CLASS, key]);
-      const { rows } = await c.query<{ now: string }>(`SELECT ${NOW} AS now`);
-      const result = await fn(c, Number(rows[0]!.now));
-      await c.query('COMMIT');
-      return result;
-    } catch (error) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      c.release();
-    }
-  };
-  const snapshot = async (c: pg.PoolClient, key: string, now: number, since: number): Promise<StoreSnapshot> => {
+export function createPostgresStore(sql: postgres.Sql): BudgetStore {
+  const inTransaction = <T>(key: string, fn: (tx: postgres.TransactionSql, now: number) => Promise<T>): Promise<T> =>
+    sql.begin(async (tx) => {
+      await tx`select pg_catalog.pg_advisory_xact_lock(${LOCK_CLASS}::int, pg_catalog.hashtext(${key}::text))`;
+      return fn(tx, await clock(tx));
+    }) as Promise<T>;
+  const snapshot = async (q: Queries, key: string, now: number, since: number): Promise<StoreSnapshot> => {
     const [log, block] = await Promise.all([
-      c.query<{ at_ms: string }>(`SELECT at_ms FROM ${s}.request_budget_log WHERE key = $1 AND at_ms > $2 ORDER BY at_ms`, [key, since]),
-      c.query<{ until_ms: string; reason: string }>(`SELECT until_ms, reason FROM ${s}.request_budget_block WHERE key = $1`, [key]),
+      q<{ at_ms: string }[]>`select at_ms from threetone_budget.request_budget_log where key = ${key}::text and at_ms > ${since}::bigint order by at_ms`,
+      q<{ until_ms: string; reason: string }[]>`select until_ms, reason from threetone_budget.request_budget_block where key = ${key}::text`,
     ]);
-    const row = block.rows[0];
+    const row = block[0];
     const blocked: BudgetBlock | null = row && Number(row.until_ms) > now ? { until: Number(row.until_ms), reason: row.reason } : null;
-    return { now, times: log.rows.map((r) => Number(r.at_ms)), block: blocked };
+    return { now, times: log.map((r) => Number(r.at_ms)), block: blocked };
   };
 
   return {
     take(key, limits, marginMs): Promise<Admission> {
-      return inTransaction(key, async (c, now) => {
+      return inTransaction(key, async (tx, now) => {
         const since = horizon(now, limits, marginMs);
-        await c.query(`DELETE FROM ${s}.request_budget_log WHERE key = $1 AND at_ms <= $2`, [key, since]);
-        const { times, block } = await snapshot(c, key, now, since);
+        // One round trip: the delete only drops what the reads leave out anyway.
+        const [, { times, block }] = await Promise.all([
+          tx`delete from threetone_budget.request_budget_log where key = ${key}::text and at_ms <= ${since}::bigint`,
+          snapshot(tx, key, now, since),
+        ]);
         const verdict = admit(times, now, limits, marginMs, block);
-        if (verdict.ok) await c.query(`INSERT INTO ${s}.request_budget_log (key, at_ms) VALUES ($1, $2)`, [key, now]);
+        if (verdict.ok) await tx`insert into threetone_budget.request_budget_log (key, at_ms) values (${key}::text, ${now}::bigint)`;
         return verdict;
       });
     },
     async block(key, ms, reason) {
-      await pool.query(
-        `INSERT INTO ${s}.request_budget_block AS b (key, until_ms, reason) VALUES ($1, ${NOW} + $2::bigint, $3)
-         ON CONFLICT (key) DO UPDATE SET until_ms = excluded.until_ms, reason = excluded.reason WHERE b.until_ms < excluded.until_ms`,
-        [key, Math.max(1, Math.ceil(ms)), reason],
-      );
+      await sql`
+        insert into threetone_budget.request_budget_block as b (key, until_ms, reason)
+        values (${key}::text, (extract(epoch from pg_catalog.clock_timestamp()) * 1000)::bigint + ${Math.max(1, Math.ceil(ms))}::bigint, ${reason}::text)
+        on conflict (key) do update set until_ms = excluded.until_ms, reason = excluded.reason where b.until_ms < excluded.until_ms`;
     },
     async read(key, limits, marginMs) {
-      const c = await checkOut(pool);
-      try {
-        const { rows } = await c.query<{ now: string }>(`SELECT ${NOW} AS now`);
-        const now = Number(rows[0]!.now);
-        return await snapshot(c, key, now, horizon(now, limits, marginMs));
-      } finally {
-        c.release();
-      }
+      const now = await clock(sql);
+      return snapshot(sql, key, now, horizon(now, limits, marginMs));
     },
     async close() {
       // The pool belongs to whoever opened it.
@@ -90,19 +64,11 @@ export async function createPostgresStore(pool: pg.Pool, schema: string): Promis
   };
 }
 
-/**
- * A client of `pool`, heard while checked out: pg emits 'error' on a client whose session ends (Postgres
- * restarting) even when the query in flight already rejected with it, and the pool listens only to idle clients.
- * Unheard, that event ends the process. Its `release` hands it back to the pool's own listener.
- */
-async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
-  const client = await pool.connect();
-  const ignore = () => undefined;
-  client.on('error', ignore);
-  const release = client.release.bind(client);
-  client.release = (destroy?: boolean | Error) => {
-    client.off('error', ignore);
-    release(destroy);
-  };
-  return client;
+/** The pool, or the transaction a take runs in. */
+type Queries = postgres.Sql | postgres.TransactionSql;
+
+/** The server's clock in ms. */
+async function clock(q: Queries): Promise<number> {
+  const [row] = await q<{ now: string }[]>`select (extract(epoch from pg_catalog.clock_timestamp()) * 1000)::bigint as now`;
+  return Number(row!.now);
 }

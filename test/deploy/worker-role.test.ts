@@ -4,11 +4,14 @@ import postgres from 'postgres';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.ts';
 import { openDatabase } from '../../src/db/connection.ts';
-import { runMigrations } from '../../src/db/migrate.ts';
+import { requireCurrentSchema, runMigrations } from '../../src/db/migrate.ts';
+import { openSharedBudgets } from '../../src/budget/open-budgets.ts';
+import { keyFingerprint } from '../../src/api/key-fingerprint.ts';
 import { silentLogger } from '../../src/log.ts';
 import { cliEnv, spawnCli, type Child } from '../helpers/child.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { expectCopyMatches } from '../helpers/stored.ts';
+import { testConfig } from '../helpers/config.ts';
 import { deleteRedisKeys } from '../helpers/queue.ts';
 import { databaseUrl, testRedisUrl } from '../helpers/urls.ts';
 
@@ -174,7 +177,7 @@ describe('sql/worker-role.sql (the compose postgres init)', () => {
     expect(marked!.deleted_at).not.toBeNull();
 
     // Everything the app created belongs to the role: nothing needed the superuser.
-    expect(await ownedByOthers(admin.sql, role.name, ['public', 'drizzle', 'threetone_queue'])).toEqual([]);
+    expect(await ownedByOthers(admin.sql, role.name, ['public', 'drizzle', 'threetone_budget', 'threetone_queue'])).toEqual([]);
     const [queueSchema] = await admin.sql`select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'threetone_queue'`;
     expect(queueSchema!.n).toBeGreaterThan(0);
 
@@ -261,10 +264,10 @@ describe('sql/worker-role.sql (the compose postgres init)', () => {
     // Cloned from the test run's template, which the superuser migrated: an old compose volume.
     const database = await createTestDatabase();
     cleanup(() => database.drop());
-    expect(await ownedByOthers(database.sql, role.name, ['public', 'drizzle'])).not.toEqual([]);
+    expect(await ownedByOthers(database.sql, role.name, ['public', 'drizzle', 'threetone_budget'])).not.toEqual([]);
 
     await runWorkerRoleSql(database.url, role);
-    expect(await ownedByOthers(database.sql, role.name, ['public', 'drizzle'])).toEqual([]);
+    expect(await ownedByOthers(database.sql, role.name, ['public', 'drizzle', 'threetone_budget'])).toEqual([]);
 
     const asRole = await openDatabase({ databaseUrl: role.urlFor(database.url), embeddedPg: { dir: '', port: 0 } }, silentLogger, { max: 1 });
     cleanup(() => asRole.close());
@@ -332,5 +335,51 @@ describe('sql/worker-runtime-role.sql (a worker that does not migrate)', () => {
     const mismatched = spawnCli(['worker'], { ...env, DATABASE_URL: runtime.urlFor(url), MIGRATE_ON_START: '0' });
     expect(await mismatched.exited).toBe(2);
     expect(mismatched.output()).toMatch(/^config: the database schema is newer than this release \(\d+ migrations applied, this release has \d+\) and MIGRATE_ON_START=0: run "threetone-sync migrate" as the schema's owner, or deploy the matching release$/m);
+  });
+
+  it('takes from the Postgres request budget with MIGRATE_ON_START=0: `migrate` made its tables, the worker makes none', async () => {
+    const owner = uniqueRole();
+    const runtime = uniqueRole();
+    const url = await emptyDatabase();
+    await runWorkerRoleSql(url, owner);
+    await runMigrations({ url: owner.urlFor(url) });
+    const admin = client(url);
+    cleanup(() => admin.end());
+    await admin.unsafe(withPsqlVariables(RUNTIME_ROLE_SQL, { role: runtime.name, password: runtime.password }));
+
+    // What a worker with MIGRATE_ON_START=0 and REDIS_URL unset does before its first run: check the schema, open
+    // the budget. The role may create nothing, so any DDL left at run time fails here.
+    const asRuntime = await openDatabase({ databaseUrl: runtime.urlFor(url), embeddedPg: { dir: '', port: 0 } }, silentLogger, { max: 1 });
+    cleanup(() => asRuntime.close());
+    await requireCurrentSchema(asRuntime);
+    const config = { ...testConfig({ baseUrl: 'http://127.0.0.1:1' }), redisUrl: undefined };
+    const budgets = await openSharedBudgets(config, runtime.urlFor(url));
+    cleanup(() => budgets.close());
+    const budget = budgets.forKey(KEY);
+    expect(await budget.take()).toBe(0);
+    await budget.learn!({ status: 429, headers: new Headers({ 'retry-after': '60' }), at: Date.now() });
+    expect((await budgets.remaining()).every((r) => r.remaining === 0)).toBe(true);
+
+    const [rows] = await admin`select (select count(*)::int from threetone_budget.request_budget_log where key = ${keyFingerprint(KEY)}) as log,
+                                      (select reason from threetone_budget.request_budget_block where key = ${keyFingerprint(KEY)}) as block`;
+    expect(rows).toEqual({ log: 1, block: 'API Retry-After' });
+    // Nothing of the budget in QUEUE_SCHEMA, which only BullMQ's Postgres backend creates.
+    const [queueSchema] = await admin`select count(*)::int as n from pg_namespace where nspname = ${config.worker.queueSchema}`;
+    expect(queueSchema!.n).toBe(0);
+  });
+});
+
+describe("the request budget's tables", () => {
+  it('come with `migrate` alone, in a schema of their own, owned by the role that migrates', async () => {
+    const role = uniqueRole();
+    const url = await emptyDatabase();
+    await runWorkerRoleSql(url, role);
+    await runMigrations({ url: role.urlFor(url) });
+    const admin = client(url);
+    cleanup(() => admin.end());
+    const [tables] = await admin`select pg_catalog.to_regclass('threetone_budget.request_budget_log') is not null as log,
+                                        pg_catalog.to_regclass('threetone_budget.request_budget_block') is not null as block`;
+    expect(tables).toEqual({ log: true, block: true });
+    expect(await ownedByOthers(admin, role.name, ['threetone_budget'])).toEqual([]);
   });
 });
