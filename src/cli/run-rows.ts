@@ -2,6 +2,7 @@ import type { RunRow } from '../db/runs/latest-runs.ts';
 import type { RunningWalk } from '../db/runs/running-walks.ts';
 import { walkProgress } from '../jobs/walk-progress.ts';
 import type { SyncSummary } from '../jobs/sync-run.ts';
+import type { RunKind } from '../domain/runs.ts';
 import { humanDuration } from '../util/duration.ts';
 import { isoTime } from '../util/pg-time.ts';
 import { formatAge } from '../util/html.ts';
@@ -105,7 +106,8 @@ export function walkLine(walk: RunningWalk, now: Date, pageSize: number): WalkLi
     kind: walk.kind,
     started_at: isoTime(walk.started_at),
     pages: walk.pages,
-    expected_pages: walk.kind === 'incremental' ? null : progress.expectedPages,
+    // The row's kind is plain text, so the word it is compared with is checked against the vocabulary instead.
+    expected_pages: walk.kind === ('incremental' satisfies RunKind) ? null : progress.expectedPages,
     items_seen: walk.items_seen,
     eta_ms: progress.etaMs,
   };
