@@ -8,6 +8,10 @@ import type { Logger } from '../log.ts';
 import { formatTable } from '../util/table.ts';
 import { workspaceTotals } from '../db/workspace-totals.ts';
 import { redactUrl } from '../util/redact-url.ts';
+import { counterColumns, RUN_COUNTER_COLUMNS, RUN_COUNTERS } from '../domain/run-counters.ts';
+
+/** Every counter but undeletes (the demo deletes nothing a run could bring back). */
+const DEMO_COUNTERS = RUN_COUNTERS.filter((name) => name !== 'undeleted');
 
 const DEMO_KEY = 'demo-key';
 const DEMO_WORKSPACE = 'demo';
@@ -55,20 +59,8 @@ export async function runDemo(options: { config: Config; log: Logger; items: num
 
     out.write(
       `\n${formatTable(
-        runs.map((r) => ({
-          run: r.run,
-          pages: r.pages,
-          items_seen: r.itemsSeen,
-          versions_added: r.versionsAdded,
-          versions_amended: r.versionsAmended,
-          rows_inserted: r.rowsInserted,
-          rows_updated: r.rowsUpdated,
-          rejected: r.rejected,
-          requests: r.requests,
-          retries: r.retries,
-          seconds: Number((r.durationMs / 1000).toFixed(2)),
-        })),
-        ['run', 'pages', 'items_seen', 'versions_added', 'versions_amended', 'rows_inserted', 'rows_updated', 'rejected', 'requests', 'retries', 'seconds'],
+        runs.map((r) => ({ run: r.run, ...counterColumns(r, DEMO_COUNTERS), seconds: Number((r.durationMs / 1000).toFixed(2)) })),
+        ['run', ...DEMO_COUNTERS.map((name) => RUN_COUNTER_COLUMNS[name]), 'seconds'],
       )}\n`,
     );
     const totals = await workspaceTotals(database.sql, DEMO_WORKSPACE);

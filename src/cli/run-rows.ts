@@ -6,13 +6,14 @@ import type { RunKind } from '../domain/runs.ts';
 import { humanDuration } from '../util/duration.ts';
 import { isoTime } from '../util/pg-time.ts';
 import { formatAge } from '../util/html.ts';
+import { counterColumns, RUN_COUNTER_COLUMNS, RUN_COUNTERS, SHOWN_COUNTERS } from '../domain/run-counters.ts';
 
 /**
  * What `status`, `status --json`, `sync` and `reconcile` print about a run:
  * one naming style (the tables' snake_case), ISO 8601 times in UTC, and the
  * stop reason, duration and age next to the counts.
  */
-export interface RunLine {
+export type RunLine = {
   workspace: string;
   run_id: number;
   kind: string;
@@ -23,13 +24,8 @@ export interface RunLine {
   duration_ms: number | null;
   /** Since the run finished (or started, while running). */
   age_ms: number;
-  pages: number;
-  items_seen: number;
-  versions_added: number;
-  rejected: number;
-  requests: number;
   error: string | null;
-}
+} & Record<(typeof RUN_COUNTER_COLUMNS)[(typeof SHOWN_COUNTERS)[number]], number>;
 
 
 export function runLine(run: RunRow, now: Date): RunLine {
@@ -45,11 +41,7 @@ export function runLine(run: RunRow, now: Date): RunLine {
     finished_at: finished,
     duration_ms: finished === null ? null : Date.parse(finished) - Date.parse(started),
     age_ms: now.getTime() - Date.parse(finished ?? started),
-    pages: run.pages,
-    items_seen: run.items_seen,
-    versions_added: run.versions_added,
-    rejected: run.rejected,
-    requests: run.requests,
+    ...counterColumns(run.counters, SHOWN_COUNTERS),
     error: run.error,
   };
 }
@@ -60,7 +52,7 @@ export function readable(line: RunLine): Record<string, unknown> {
   return { ...rest, duration: duration_ms === null ? '' : humanDuration(duration_ms), age: formatAge(age_ms) };
 }
 
-export const STATUS_COLUMNS = ['workspace', 'run_id', 'kind', 'status', 'stop_reason', 'started_at', 'duration', 'age', 'pages', 'items_seen', 'versions_added', 'rejected', 'requests', 'error'];
+export const STATUS_COLUMNS = ['workspace', 'run_id', 'kind', 'status', 'stop_reason', 'started_at', 'duration', 'age', ...SHOWN_COUNTERS.map((name) => RUN_COUNTER_COLUMNS[name]), 'error'];
 
 /** A run this process just finished, in the same words as `status`. */
 export function summaryLine(s: SyncSummary): Record<string, unknown> {
@@ -70,20 +62,15 @@ export function summaryLine(s: SyncSummary): Record<string, unknown> {
     kind: s.kind,
     status: s.status,
     stop_reason: s.stopReason,
-    pages: s.pages,
-    items_seen: s.itemsSeen,
-    versions_added: s.versionsAdded,
-    versions_amended: s.versionsAmended,
-    rows_inserted: s.rowsInserted,
-    rows_updated: s.rowsUpdated,
-    rejected: s.rejected,
-    requests: s.requests,
-    retries: s.retries,
+    ...counterColumns(s, SUMMARY_COUNTERS),
     duration: humanDuration(s.durationMs),
   };
 }
 
-export const SUMMARY_COLUMNS = ['workspace', 'run_id', 'kind', 'status', 'stop_reason', 'pages', 'items_seen', 'versions_added', 'versions_amended', 'rows_inserted', 'rows_updated', 'rejected', 'requests', 'retries', 'duration'];
+/** Every counter but undeletes (a reconciliation's own table says those). */
+const SUMMARY_COUNTERS = RUN_COUNTERS.filter((name) => name !== 'undeleted');
+
+export const SUMMARY_COLUMNS = ['workspace', 'run_id', 'kind', 'status', 'stop_reason', ...SUMMARY_COUNTERS.map((name) => RUN_COUNTER_COLUMNS[name]), 'duration'];
 
 /** A walk in progress: how far it is, how far it should go, and when it should be done. */
 export interface WalkLine {
@@ -105,10 +92,10 @@ export function walkLine(walk: RunningWalk, now: Date, pageSize: number): WalkLi
     run_id: walk.id,
     kind: walk.kind,
     started_at: isoTime(walk.started_at),
-    pages: walk.pages,
+    pages: walk.counters.pages,
     // The row's kind is plain text, so the word it is compared with is checked against the vocabulary instead.
     expected_pages: walk.kind === ('incremental' satisfies RunKind) ? null : progress.expectedPages,
-    items_seen: walk.items_seen,
+    items_seen: walk.counters.itemsSeen,
     eta_ms: progress.etaMs,
   };
 }

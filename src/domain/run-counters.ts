@@ -42,6 +42,23 @@ export type RunCounterColumn = (typeof RUN_COUNTER_COLUMNS)[keyof RunCounters];
 
 export const RUN_COUNTERS = Object.keys(RUN_COUNTER_COLUMNS) as (keyof RunCounters)[];
 
+/** Every counter column, for a SELECT. */
+export const RUN_COUNTER_COLUMN_LIST: readonly RunCounterColumn[] = RUN_COUNTERS.map((name) => RUN_COUNTER_COLUMNS[name]);
+
+/** Each counter in a person's words (column headers of the status page). */
+export const RUN_COUNTER_LABELS = {
+  pages: 'Pages',
+  itemsSeen: 'Items',
+  versionsAdded: 'New versions',
+  versionsAmended: 'Amended versions',
+  rowsInserted: 'Rows inserted',
+  rowsUpdated: 'Rows updated',
+  rejected: 'Rejected',
+  undeleted: 'Undeleted',
+  requests: 'Requests',
+  retries: 'Retries',
+} as const satisfies Record<keyof RunCounters, string>;
+
 /** The counters a one-line view of a run shows (status tables, the status page), in that order. */
 export const SHOWN_COUNTERS = ['pages', 'itemsSeen', 'versionsAdded', 'rejected', 'requests'] as const satisfies readonly (keyof RunCounters)[];
 

@@ -8,6 +8,7 @@ import { reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-r
 import { runningWalks, type RunningWalk } from '../db/runs/running-walks.ts';
 import { walkProgress } from '../jobs/walk-progress.ts';
 import { versionsPerDay } from '../db/versions-per-day.ts';
+import { RUN_COUNTER_LABELS, SHOWN_COUNTERS } from '../domain/run-counters.ts';
 
 export const CHART_DAYS = 30;
 const RUNS_SHOWN = 10;
@@ -152,10 +153,10 @@ function renderFailing(runs: RunRow[], now: Date): string {
 function renderRunning(walk: RunningWalkStatus): string {
   const of = walk.kind === 'incremental' ? '' : ` of ~${formatCount(walk.expectedPages)}`;
   const eta = walk.etaMs === null ? '' : ` · ETA ${escapeHtml(humanDuration(walk.etaMs))}`;
-  return `\n<p class="running">Running ${escapeHtml(walk.kind)} since ${timeTag(parsePgTime(walk.started_at))}: page ${formatCount(walk.pages)}${of} · ${formatCount(walk.items_seen)} items${eta}</p>`;
+  return `\n<p class="running">Running ${escapeHtml(walk.kind)} since ${timeTag(parsePgTime(walk.started_at))}: page ${formatCount(walk.counters.pages)}${of} · ${formatCount(walk.counters.itemsSeen)} items${eta}</p>`;
 }
 
-const RUN_COLUMNS = ['Started', 'Kind', 'Status', 'Duration', 'Pages', 'Items', 'New versions', 'Rejected', 'Requests'] as const;
+const RUN_COLUMNS = ['Started', 'Kind', 'Status', 'Duration', ...SHOWN_COUNTERS.map((name) => RUN_COUNTER_LABELS[name])];
 
 function renderRuns(runs: RunRow[]): string {
   if (runs.length === 0) return '<p class="empty">No runs recorded.</p>';
@@ -188,7 +189,7 @@ function renderRun(run: RunRow, errorRuns: number): string {
     escapeHtml(run.kind),
     `<span class="status ${statusClass(run.status)}">${escapeHtml(run.status)}</span>`,
     finished === null ? '—' : escapeHtml(humanDuration(finished.getTime() - started.getTime())),
-    ...[run.pages, run.items_seen, run.versions_added, run.rejected, run.requests].map((n) => formatCount(n)),
+    ...SHOWN_COUNTERS.map((name) => formatCount(run.counters[name])),
   ];
   const cells = values.map((v, i) => `<td data-label="${RUN_COLUMNS[i]}">${v}</td>`).join('');
   const times = errorRuns > 1 ? ` <span class="repeats">(×${errorRuns}: this run and the ${errorRuns - 1} older one${errorRuns === 2 ? '' : 's'} below)</span>` : '';

@@ -108,7 +108,7 @@ describe.each(BACKENDS)('/metrics on %s', (backend) => {
     expect(sample(text, 'threetone_sync_last_success_timestamp_seconds', { workspace: 'alpha' })).toBeUndefined();
   });
 
-  it('counts walks restarted after a rejected cursor, and stamps the workspace'''s last committed page', async () => {
+  it('counts walks restarted after a rejected cursor, and stamps when the workspace last committed a page', async () => {
     env = await startHttpEnv(backend);
     let invalidated = false;
     const unsubscribe = env.events.on('page:committed', () => {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRow } from '../../src/db/runs/latest-runs.ts';
+import { emptyCounters } from '../../src/domain/run-counters.ts';
 import { failingStreak, renderStatusPage, type WorkspaceStatus } from '../../src/http/status-page.ts';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
 
 function run(id: number, status: string, error: string | null = null): RunRow {
   const started = new Date(NOW.getTime() - id * 300_000).toISOString().replace('T', ' ').replace('Z', '+00');
-  return { id: 100 - id, workspace: 'acme', kind: 'incremental', status, started_at: started, finished_at: status === 'running' ? null : started, pages: 1, items_seen: 10, versions_added: 0, rejected: 0, requests: 1, error, stop_reason: status === 'failed' ? 'error' : null, list_order: 'created' };
+  return { id: 100 - id, workspace: 'acme', kind: 'incremental', status, started_at: started, finished_at: status === 'running' ? null : started, counters: { ...emptyCounters(), pages: 1, itemsSeen: 10, requests: 1 }, error, stop_reason: status === 'failed' ? 'error' : null, list_order: 'created' };
 }
 
 function page(runs: RunRow[]): string {

@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { countersFromRow, RUN_COUNTER_COLUMN_LIST, type RunCounterColumn, type RunCounters } from '../../domain/run-counters.ts';
 
 export type RunRow = {
   id: number;
@@ -7,11 +8,7 @@ export type RunRow = {
   status: string;
   started_at: string;
   finished_at: string | null;
-  pages: number;
-  items_seen: number;
-  versions_added: number;
-  rejected: number;
-  requests: number;
+  counters: RunCounters;
   error: string | null;
   stop_reason: string | null;
   /** The order the API served the run's pages in (src/domain/runs.ts ListOrder); null before a page. */
@@ -24,15 +21,15 @@ export type RunRow = {
  * cost follows workspaces × perWorkspace, not how many runs are kept.
  */
 export async function latestRuns(sql: postgres.Sql, perWorkspace = 5): Promise<RunRow[]> {
-  const rows = await sql<RunRow[]>`
+  const rows = await sql<(Omit<RunRow, 'counters'> & Record<RunCounterColumn, number>)[]>`
     WITH RECURSIVE workspaces AS (
       (SELECT workspace FROM sync_runs ORDER BY workspace LIMIT 1)
       UNION ALL
       SELECT (SELECT s.workspace FROM sync_runs s WHERE s.workspace > w.workspace ORDER BY s.workspace LIMIT 1)
       FROM workspaces w WHERE w.workspace IS NOT NULL
     )
-    SELECT r.id::int, r.workspace, r.kind, r.status, r.started_at::text, r.finished_at::text, r.pages, r.items_seen,
-           r.versions_added, r.rejected, r.requests, r.error, r.stop_reason, r.list_order
+    SELECT r.id::int, r.workspace, r.kind, r.status, r.started_at::text, r.finished_at::text, ${sql(RUN_COUNTER_COLUMN_LIST as string[])},
+           r.error, r.stop_reason, r.list_order
     FROM workspaces w
     CROSS JOIN LATERAL (
       SELECT * FROM sync_runs s WHERE s.workspace = w.workspace
@@ -41,5 +38,16 @@ export async function latestRuns(sql: postgres.Sql, perWorkspace = 5): Promise<R
     ) r
     WHERE w.workspace IS NOT NULL
     ORDER BY r.workspace, r.started_at DESC, r.id DESC`;
-  return [...rows];
+  return rows.map((row) => ({
+    id: row.id,
+    workspace: row.workspace,
+    kind: row.kind,
+    status: row.status,
+    started_at: row.started_at,
+    finished_at: row.finished_at,
+    counters: countersFromRow(row),
+    error: row.error,
+    stop_reason: row.stop_reason,
+    list_order: row.list_order,
+  }));
 }

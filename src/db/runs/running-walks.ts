@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { countersFromRow, RUN_COUNTER_COLUMN_LIST, type RunCounterColumn, type RunCounters } from '../../domain/run-counters.ts';
 
 export interface RunningWalk {
   id: number;
@@ -6,21 +7,26 @@ export interface RunningWalk {
   kind: string;
   /** `timestamptz::text`. */
   started_at: string;
-  /** Pages and items committed so far (every attempt of a resumed run). */
-  pages: number;
-  items_seen: number;
-  requests: number;
+  /** Committed so far (every attempt of a resumed run). */
+  counters: RunCounters;
   /** Live jobs the copy holds for the workspace: what a full walk is expected to list again. */
   stored_jobs: number;
 }
 
 /** Every run still walking, with its progress and the size of its workspace's copy (to expect its page count). */
 export async function runningWalks(sql: postgres.Sql): Promise<RunningWalk[]> {
-  const rows = await sql<RunningWalk[]>`
-    SELECT r.id::int, r.workspace, r.kind, r.started_at::text, r.pages, r.items_seen, r.requests,
+  const rows = await sql<(Omit<RunningWalk, 'counters'> & Record<RunCounterColumn, number>)[]>`
+    SELECT r.id::int, r.workspace, r.kind, r.started_at::text, ${sql(RUN_COUNTER_COLUMN_LIST as string[])},
            (SELECT pg_catalog.count(*) FROM batch_calls b WHERE b.workspace = r.workspace AND b.deleted_at IS NULL)::int AS stored_jobs
     FROM sync_runs r
     WHERE r.status = 'running'
     ORDER BY r.workspace, r.started_at, r.id`;
-  return [...rows];
+  return rows.map((row) => ({
+    id: row.id,
+    workspace: row.workspace,
+    kind: row.kind,
+    started_at: row.started_at,
+    counters: countersFromRow(row),
+    stored_jobs: row.stored_jobs,
+  }));
 }
