@@ -29,8 +29,8 @@
 import v8 from 'node:v8';
 import { ThreetoneClient } from '../src/api/client.ts';
 import { DEFAULT_RETRY } from '../src/api/retry-policy.ts';
-import { validateItems, type ValidatedPage } from '../src/api/validate.ts';
-import { toPageRows } from '../src/db/page-rows.ts';
+import { validateItems, type ValidatedPage } from '../src/pages/validate.ts';
+import { toPageRows } from '../src/pages/page-rows.ts';
 import { batchCalls } from '../src/resources/batch-calls.ts';
 import { columnArrays } from '../src/db/write-page.ts';
 import { silentLogger } from '../src/log.ts';

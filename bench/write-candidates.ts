@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type postgres from 'postgres';
-import type { PageRow } from '../src/db/page-rows.ts';
+import type { PageRow } from '../src/pages/page-rows.ts';
 import { batchCalls } from '../src/resources/batch-calls.ts';
 
 const API_COLUMNS = batchCalls.columns;

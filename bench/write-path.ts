@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { Dataset } from '../src/simulator/dataset.ts';
-import { validateItems } from '../src/api/validate.ts';
-import { toPageRows, type PageRow } from '../src/db/page-rows.ts';
+import { validateItems } from '../src/pages/validate.ts';
+import { toPageRows, type PageRow } from '../src/pages/page-rows.ts';
 import { batchCalls } from '../src/resources/batch-calls.ts';
 import { finishRun } from '../src/db/runs/finish-run.ts';
 import type { RowCounts } from '../src/db/write-page.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateItems } from '../../src/api/validate.ts';
+import { validateItems } from '../../src/pages/validate.ts';
 import { batchCalls } from '../../src/resources/batch-calls.ts';
-import { toPageRows } from '../../src/db/page-rows.ts';
+import { toPageRows } from '../../src/pages/page-rows.ts';
 import { writePage } from '../../src/db/write-page.ts';
 import { batchCall, T0 } from '../helpers/batch-call.ts';
 import { ownRun } from '../helpers/own-run.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { validateItems } from '../../src/api/validate.ts';
-import { toPageRows } from '../../src/db/page-rows.ts';
+import { validateItems } from '../../src/pages/validate.ts';
+import { toPageRows } from '../../src/pages/page-rows.ts';
 import { writePage } from '../../src/db/write-page.ts';
 import { batchCalls } from '../../src/resources/batch-calls.ts';
 import { batchCall, T0 } from '../helpers/batch-call.ts';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { validateItems } from '../../src/api/validate.ts';
+import { validateItems } from '../../src/pages/validate.ts';
 import { batchCalls } from '../../src/resources/batch-calls.ts';
-import { toPageRows } from '../../src/db/page-rows.ts';
+import { toPageRows } from '../../src/pages/page-rows.ts';
 import { finishRun } from '../../src/db/runs/finish-run.ts';
 import type { RunOwner } from '../../src/db/runs/run-owner.ts';
 import { writePage, type PageWrite, type PageWriteResult } from '../../src/db/write-page.ts';
