@@ -47,11 +47,12 @@ export interface WalkTrust {
  */
 export function refuseUntrustedWalk(counts: DeleteCounts, walk: WalkTrust): string | undefined {
   if (counts.wouldDelete === 0) return undefined;
+  const missed = `${counts.wouldDelete} job${counts.wouldDelete === 1 ? '' : 's'}`;
   if (walk.order === 'unknown') {
-    return `reconciliation refused: the API listed jobs in neither creation nor last-update order (${walk.orderEvidence ?? 'order broke'}), so ${counts.wouldDelete} jobs it did not list may only have moved; it marked nothing`;
+    return `reconciliation refused: the API listed jobs in neither creation nor last-update order (${walk.orderEvidence ?? 'order broke'}), so ${missed} it did not list may only have moved; it marked nothing`;
   }
   if (!walk.headSettled) {
-    return `reconciliation refused: jobs kept moving to the head of the list through ${SWEEP_MAX_ROUNDS} re-reads, so ${counts.wouldDelete} jobs it did not list may only have moved; it marked nothing (the next reconciliation tries again)`;
+    return `reconciliation refused: jobs kept moving to the head of the list through ${SWEEP_MAX_ROUNDS} re-reads, so ${missed} it did not list may only have moved; it marked nothing (the next reconciliation tries again)`;
   }
   return undefined;
 }

@@ -122,7 +122,7 @@ describe('an order that is neither', () => {
       const cfg = config(server);
       await run(cfg, 'full');
       await expect(run(cfg, 'reconcile')).rejects.toThrow(
-        'reconciliation refused: the API listed jobs in neither creation nor last-update order (page 2: created_at 1790000400 then 1790000600, last_updated_at 1790000800 then 1790000950), so 1 jobs it did not list may only have moved; it marked nothing',
+        'reconciliation refused: the API listed jobs in neither creation nor last-update order (page 2: created_at 1790000400 then 1790000600, last_updated_at 1790000800 then 1790000950), so 1 job it did not list may only have moved; it marked nothing',
       );
       expect(await deletedIds()).toEqual([]);
       expect(await latestRun()).toMatchObject({ status: 'failed', stop_reason: 'delete_guard', list_order: 'unknown' });
