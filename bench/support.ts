@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
@@ -7,8 +7,8 @@ import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/db/connection.ts';
 import { redactUrl } from '../src/util/redact-url.ts';
 import { runMigrations } from '../src/db/migrate.ts';
+import { RunLedger } from '../src/db/runs/run-ledger.ts';
 import type { RunOwner } from '../src/db/runs/run-owner.ts';
-import { startRun } from '../src/db/runs/start-run.ts';
 import { lockWorkspace } from '../src/db/workspace-lock.ts';
 import { silentLogger } from '../src/log.ts';
 
@@ -145,16 +145,16 @@ export function benchClient(url: string, extra: { noDelay?: boolean; max?: numbe
 }
 
 /**
- * A `sync` run opened the way runSync opens one: the workspace lock taken (on
- * a session of its own, from `url`), a `running` row owned by a fresh token.
- * `release` drops the lock; the run row is left for the caller to close.
+ * A `full` run opened the way runSync opens one: the workspace lock taken (on
+ * a session of its own, from `url`), then a new `running` row from
+ * RunLedger.open. `release` drops the lock; the run row is left for the caller
+ * to close.
  */
 export async function ownRun(sql: postgres.Sql, url: string, workspace: string): Promise<{ owner: RunOwner; release(): Promise<void> }> {
   const lock = await lockWorkspace(url, workspace);
   try {
-    const token = randomUUID();
-    const runId = await startRun(sql, workspace, 'full', token);
-    return { owner: { runId, workspace, token, lockPid: lock.pid }, release: lock.release };
+    const { owner } = await RunLedger.open(sql, { workspace, kind: 'full', resumes: false, lockPid: lock.pid });
+    return { owner, release: lock.release };
   } catch (error) {
     await lock.release();
     throw error;
