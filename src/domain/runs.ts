@@ -14,10 +14,15 @@ export type RunKind = (typeof RUN_KINDS)[number];
  * last committed page; the next run of its kind resumes from there. Not a
  * failure: it feeds no failure alert.
  */
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'interrupted';
+export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Why a run stopped: recorded on the run row, labelled on metrics. */
-export type StopReason = 'end' | 'caught_up' | 'error' | 'interrupted' | 'delete_guard' | 'lost_ownership';
+export const STOP_REASONS = ['end', 'caught_up', 'error', 'interrupted', 'delete_guard', 'lost_ownership'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
+/** The stop reason of a reconciliation that refused to mark a mass delete (src/jobs/delete-guard.ts): named, since the refusals query and /metrics look for it. */
+export const DELETE_GUARD = 'delete_guard' satisfies StopReason;
 
 /**
  * The spec never says in which order the list comes. Deletes and the

@@ -1,7 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/connection.ts';
 import { lastSuccesses } from '../db/runs/last-successes.ts';
-import { DELETE_GUARD, reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-refusals.ts';
+import { reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-refusals.ts';
+import { DELETE_GUARD } from '../domain/runs.ts';
 import type { SyncQueue } from '../jobs/queue.ts';
 import type { RunEvents } from '../jobs/run-events.ts';
 import type { SyncSummary } from '../jobs/sync-run.ts';

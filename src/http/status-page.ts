@@ -9,6 +9,7 @@ import { runningWalks, type RunningWalk } from '../db/runs/running-walks.ts';
 import { walkProgress } from '../jobs/walk-progress.ts';
 import { versionsPerDay } from '../db/versions-per-day.ts';
 import { RUN_COUNTER_LABELS, SHOWN_COUNTERS } from '../domain/run-counters.ts';
+import { RUN_STATUSES, type RunKind, type RunStatus } from '../domain/runs.ts';
 
 export const CHART_DAYS = 30;
 const RUNS_SHOWN = 10;
@@ -103,7 +104,8 @@ ${body}
 
 function renderWorkspace(status: WorkspaceStatus, now: Date): string {
   const latest = status.runs[0];
-  const health = status.lastSuccess === null || latest?.status === 'failed' ? 'bad' : 'good';
+  // Run rows carry their status and kind as plain text: the words compared with them, here and below, are checked against the vocabulary instead.
+  const health = status.lastSuccess === null || latest?.status === ('failed' satisfies RunStatus) ? 'bad' : 'good';
   const last =
     status.lastSuccess === null
       ? '<strong>never</strong>'
@@ -134,9 +136,9 @@ function renderRefusal(refusal: ReconcileRefusal | null): string {
  * nor extends the streak): since when, and how many.
  */
 export function failingStreak(runs: RunRow[]): { since: Date; count: number; all: boolean } | null {
-  const finished = runs.filter((r) => r.status !== 'running' && r.status !== 'interrupted');
+  const finished = runs.filter((r) => r.status !== ('running' satisfies RunStatus) && r.status !== ('interrupted' satisfies RunStatus));
   let count = 0;
-  while (count < finished.length && finished[count]!.status === 'failed') count++;
+  while (count < finished.length && finished[count]!.status === ('failed' satisfies RunStatus)) count++;
   if (count === 0) return null;
   return { since: parsePgTime(finished[count - 1]!.started_at), count, all: count === finished.length };
 }
@@ -151,7 +153,7 @@ function renderFailing(runs: RunRow[], now: Date): string {
 
 /** A walk in progress: page N of about M, and when the budget lets it finish at the earliest. */
 function renderRunning(walk: RunningWalkStatus): string {
-  const of = walk.kind === 'incremental' ? '' : ` of ~${formatCount(walk.expectedPages)}`;
+  const of = walk.kind === ('incremental' satisfies RunKind) ? '' : ` of ~${formatCount(walk.expectedPages)}`;
   const eta = walk.etaMs === null ? '' : ` · ETA ${escapeHtml(humanDuration(walk.etaMs))}`;
   return `\n<p class="running">Running ${escapeHtml(walk.kind)} since ${timeTag(parsePgTime(walk.started_at))}: page ${formatCount(walk.counters.pages)}${of} · ${formatCount(walk.counters.itemsSeen)} items${eta}</p>`;
 }
@@ -198,7 +200,7 @@ function renderRun(run: RunRow, errorRuns: number): string {
 }
 
 function statusClass(status: string): string {
-  return status === 'succeeded' || status === 'failed' || status === 'running' || status === 'interrupted' ? status : 'other';
+  return (RUN_STATUSES as readonly string[]).includes(status) ? status : 'other';
 }
 
 const CHART_WIDTH = 300;

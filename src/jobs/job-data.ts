@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
-import { RUN_KINDS } from '../domain/runs.ts';
+import { RUN_KINDS, type RunKind } from '../domain/runs.ts';
 
 /**
  * Jobs queued by a version before run kinds had one vocabulary carried
@@ -11,7 +11,7 @@ import { RUN_KINDS } from '../domain/runs.ts';
 function fromLegacyKind(data: unknown): unknown {
   if (typeof data !== 'object' || data === null || (data as { kind?: unknown }).kind !== 'sync') return data;
   const { full, ...rest } = data as { full?: unknown; [key: string]: unknown };
-  return { ...rest, kind: full === true ? 'full' : 'incremental' };
+  return { ...rest, kind: (full === true ? 'full' : 'incremental') satisfies RunKind };
 }
 
 /**

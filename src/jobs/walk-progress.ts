@@ -1,4 +1,5 @@
 import type { RunningWalk } from '../db/runs/running-walks.ts';
+import type { RunKind } from '../domain/runs.ts';
 import { parsePgTime } from '../util/pg-time.ts';
 
 /**
@@ -16,7 +17,7 @@ export function walkProgress(
   const expectedPages = Math.max(pages, Math.max(1, Math.ceil(walk.stored_jobs / Math.max(1, perPage))));
   const pagesLeft = Math.max(0, expectedPages - pages);
   // An incremental run stops early: its page count is not the workspace's.
-  if (walk.kind === 'incremental') return { expectedPages, pagesLeft, etaMs: null };
+  if (walk.kind === ('incremental' satisfies RunKind)) return { expectedPages, pagesLeft, etaMs: null };
   if (etaMs) return { expectedPages, pagesLeft, etaMs: etaMs(pagesLeft) };
   const started = parsePgTime(walk.started_at).getTime();
   const pace = pages > 0 ? (now - started) / pages : null;

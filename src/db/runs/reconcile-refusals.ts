@@ -1,7 +1,5 @@
 import type postgres from 'postgres';
-
-/** `sync_runs.stop_reason` of a reconciliation that refused to mark a mass delete (src/jobs/delete-guard.ts). */
-export const DELETE_GUARD = 'delete_guard';
+import { DELETE_GUARD } from '../../domain/runs.ts';
 
 export interface ReconcileRefusal {
   /** The refused run's error: how many jobs it would have marked, and how to confirm. */
