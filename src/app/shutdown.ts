@@ -1,3 +1,4 @@
+import { isConnectionLoss } from '../db/connection.ts';
 import { describeError } from '../errors/describe-error.ts';
 import type { Logger } from '../log.ts';
 
@@ -42,12 +43,15 @@ export function exitOnSignals(close: () => Promise<void>, log: Logger, timeoutMs
       },
     );
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  // Node passes the signal's number as a second argument: only the name goes on.
+  const onTerm = () => onSignal('SIGTERM');
+  const onInt = () => onSignal('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
   return () => {
     clearInterval(orphanCheck);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
   };
 }
 
@@ -71,11 +75,23 @@ export function exitOnUncaught(log: Logger): () => void {
     process.exit(EXIT_FATAL);
   };
   const onException = onFatal('uncaught exception');
-  const onRejection = onFatal('unhandled rejection');
+  const fatalRejection = onFatal('unhandled rejection');
+  const onRejection = (reason: unknown) => {
+    if (!isLostPostgresConnection(reason)) return fatalRejection(reason);
+    // postgres.js fetches array types on every new connection without awaiting it (porsager/postgres#1192): when
+    // Postgres goes away under that fetch, the rejection reaches nobody. Nothing of ours waited on it, the next
+    // connection fetches the types again, and every query of ours on the lost connection failed on its own.
+    log.warn({ error: describeError(reason) }, 'a Postgres connection was lost under a query nothing awaited (postgres.js type fetch); going on');
+  };
   process.on('uncaughtException', onException);
   process.on('unhandledRejection', onRejection);
   return () => {
     process.off('uncaughtException', onException);
     process.off('unhandledRejection', onRejection);
   };
+}
+
+/** A lost session, or a refused reconnect while Postgres is down. */
+function isLostPostgresConnection(reason: unknown): boolean {
+  return isConnectionLoss(reason) || (reason instanceof Error && (reason as { code?: unknown }).code === 'ECONNREFUSED');
 }

@@ -42,3 +42,26 @@ describe.each(['exception', 'rejection'])('a worker meeting an unhandled %s', (f
     expect(line.msg).toBe(`fatal: a fault nobody handled (its second line) (${origin}); exiting for the supervisor to restart the worker`);
   });
 });
+
+describe('a worker meeting a lost Postgres connection that nothing awaited', () => {
+  it('logs one warning and goes on (postgres.js fetches types on every reconnect without awaiting it), then stops cleanly', { timeout: 60_000 }, async () => {
+    const sim = await simulator({ apiKeys: [KEY], items: 10 });
+    const worker = children.spawn(
+      ['worker'],
+      cliEnv(
+        { databaseUrl: database.url, baseUrl: sim.url, apiKey: KEY, workspace: 'fatal' },
+        { LOG_LEVEL: 'info', HTTP_PORT: '0', SYNC_EVERY: '1h', NODE_OPTIONS: `--import ${PRELOAD}`, FAULT: 'connection-loss' },
+      ),
+    );
+    await expect.poll(() => worker.output(), { timeout: 30_000, interval: 50 }).toMatch(/worker started/);
+    worker.process.kill('SIGUSR2');
+    await expect.poll(() => worker.output(), { timeout: 10_000, interval: 50 }).toMatch(/a Postgres connection was lost under a query nothing awaited/);
+    expect(worker.output()).not.toMatch(/"level":60/);
+    worker.process.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    const shutdown = worker.output().split('\n').find((l) => l.includes('"shutting down"'));
+    // The signal's name, not the number Node passes along with it.
+    expect(JSON.parse(shutdown!)).toMatchObject({ signal: 'SIGTERM' });
+    expect(JSON.parse(shutdown!)).not.toHaveProperty('reason');
+  });
+});
