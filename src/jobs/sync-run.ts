@@ -20,7 +20,7 @@ import { batchCalls } from '../resources/batch-calls.ts';
 import type { ListResource } from '../resources/resource.ts';
 import { withTimeout } from '../util/with-timeout.ts';
 import type { WalkTrust } from './delete-guard.ts';
-import { nextSweepBoundary, SWEEP_CLOCK_MARGIN_S, SWEEP_MAX_ROUNDS, sweepRoundReached } from './head-sweep.ts';
+import { headBoundary, nextSweepBoundary, SWEEP_CLOCK_MARGIN_S, SWEEP_MAX_ROUNDS, sweepRoundReached } from './head-sweep.ts';
 import { ListOrderWatch, worstOrder } from './list-order.ts';
 import { RUN_POLICIES, type RunContext, type RunPolicy } from './run-kinds.ts';
 import { RunEvents } from './run-events.ts';
@@ -186,6 +186,8 @@ class WalkState {
   private watch = new ListOrderWatch();
   private bound: WalkBound | undefined;
   private warnedOrder = false;
+  /** The newest last update on the first page of this attempt's walk from the top (API time): where the head sweep reads down to. */
+  private walkHeadS: number | undefined;
   /** Where an earlier segment's order broke. */
   private brokenEvidence: string | undefined;
   private readonly warnDrift: (notes: DriftNote[]) => void;
@@ -280,6 +282,8 @@ class WalkState {
     this.progress = { ...this.progress, ...addCounters(this.progress, written.counters), requests, retries };
     this.events.emit('page:committed', { ...this.progress, page: pageNumber });
 
+    // Only a walk that began at the top of the list, at this run's first page, knows the head from before it moved.
+    if (this.lastPage === 1 && this.restarts === 0) this.walkHeadS = headBoundary(orderKeys.map((k) => k.updated), Date.now() / 1000);
     this.watch.observe(orderKeys);
     if (this.watch.order === 'unknown' && !this.warnedOrder) {
       this.warnedOrder = true;
@@ -302,19 +306,21 @@ class WalkState {
   async sweepHead(): Promise<WalkTrust> {
     if (this.order !== 'updated') return this.trust(true);
     const { log } = this.ctx;
-    let boundaryS = Math.floor(this.runStartedAtMs / 1000) - SWEEP_CLOCK_MARGIN_S;
+    // The walk's own first page, when this attempt read the list from its top; else the run's start by our clock.
+    let boundaryS = this.walkHeadS ?? Math.floor(this.runStartedAtMs / 1000) - SWEEP_CLOCK_MARGIN_S;
     for (let round = 1; round <= SWEEP_MAX_ROUNDS; round++) {
-      const startedAtMs = Date.now();
       let pages = 0;
+      let roundHeadS: number | undefined;
       for await (const page of this.pages(null, false)) {
         // A restart inside the round makes it a round of several requests: another round follows.
         const committed = await this.commit(page);
+        if (page.restarted || pages === 0) roundHeadS = headBoundary(committed.updatedTimes, Date.now() / 1000);
         pages += page.restarted ? 2 : 1;
         if (this.signal.aborted) throw this.signal.reason ?? new Error('sync interrupted');
         if (sweepRoundReached(committed.updatedTimes, boundaryS, page.nextCursor === null)) break;
       }
       log.info({ round, pages, boundary: new Date(boundaryS * 1000).toISOString() }, 'list ordered by last update: read its head again for jobs that moved past the cursor');
-      const next = nextSweepBoundary({ pages, startedAtMs });
+      const next = nextSweepBoundary({ pages, headBoundaryS: roundHeadS ?? boundaryS });
       if (next === undefined) return this.trust(true);
       boundaryS = next;
     }

@@ -70,6 +70,23 @@ describe('a list by last update', () => {
     expect(versions[0]!.n).toBe(40);
   });
 
+  it('a busy head (more than a page of jobs changed in the last minutes) settles in two rounds instead of refusing', async () => {
+    // The API's clock, in seconds, moved by hand so that each change has its own second.
+    let now = Math.floor(Date.now() / 1000) - 60;
+    const sim = await storedSim({ order: 'updated', now: () => now });
+    now += 5;
+    expect(sim.mutate({ revive: 150 }).revived).toHaveLength(150);
+    const gone = sim.mutate({ delete: 2 }).deleted;
+    now += 5;
+    const moving = onceAfterPage(2, () => {
+      now += 5;
+      sim.mutate({ revive: 40 });
+    });
+    const summary = await run(config(sim), 'reconcile', afterEachPage(moving));
+    expect(summary).toMatchObject({ status: 'succeeded', listOrder: 'updated', reconcile: { deleted: 2 } });
+    expect(await deletedIds()).toEqual([...gone].sort());
+  });
+
   it('a list by creation is recognised and needs no second read of the head', async () => {
     const sim = await storedSim({});
     sim.resetStats();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WalkTooLongError } from '../../src/errors/WalkTooLongError.ts';
 import { isPermanent } from '../../src/errors/is-permanent.ts';
-import { nextSweepBoundary, SWEEP_CLOCK_MARGIN_S, sweepRoundReached } from '../../src/jobs/head-sweep.ts';
+import { headBoundary, nextSweepBoundary, SWEEP_CLOCK_MARGIN_S, sweepRoundReached } from '../../src/jobs/head-sweep.ts';
 import { ListOrderWatch, worstOrder } from '../../src/jobs/list-order.ts';
 import { WALK_PAGE_MARGIN, WalkBound } from '../../src/jobs/walk-bound.ts';
 
@@ -51,9 +51,15 @@ describe('the head sweep', () => {
     expect(sweepRoundReached([], 100, false)).toBe(false);
   });
 
-  it('another round follows only a round of several pages, reading back to its start less the clock margin', () => {
-    expect(nextSweepBoundary({ pages: 1, startedAtMs: 1_000_000 })).toBeUndefined();
-    expect(nextSweepBoundary({ pages: 2, startedAtMs: 1_000_000 })).toBe(1_000 - SWEEP_CLOCK_MARGIN_S);
+  it('another round follows only a round of several pages, reading back to the head that round saw', () => {
+    expect(nextSweepBoundary({ pages: 1, headBoundaryS: 1_000 })).toBeUndefined();
+    expect(nextSweepBoundary({ pages: 2, headBoundaryS: 1_000 })).toBe(1_000);
+  });
+
+  it('a head page bounds the next read by its newest last update, by the API\'s clock, unless that is implausibly ahead of ours', () => {
+    expect(headBoundary([900, 1_000, 950], 2_000)).toBe(1_000);
+    expect(headBoundary([900, 2_000 + SWEEP_CLOCK_MARGIN_S + 1], 2_000)).toBe(900);
+    expect(headBoundary([], 2_000)).toBe(2_000 - SWEEP_CLOCK_MARGIN_S);
   });
 });
 
