@@ -19,7 +19,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, public
 AS $$
 BEGIN
   PERFORM pg_catalog.pg_advisory_xact_lock(1751741300, k.key)
-  FROM (SELECT DISTINCT pg_catalog.hashtext(w) AS key FROM unnest(workspaces) AS w) k
+  FROM (SELECT DISTINCT pg_catalog.hashtext(w) AS key FROM pg_catalog.unnest(workspaces) AS w) k
   ORDER BY k.key;
 END
 $$;--> statement-breakpoint
