@@ -77,11 +77,13 @@ export interface SyncSummary extends SyncProgress {
 }
 
 /**
- * One run, top to bottom: lock the workspace → open (or resume) the run row →
- * walk the API's pages → validate each → write each page in its own
- * transaction → the kind's finish (a reconciliation marks deletes) → close
- * the run row. What differs between kinds is in run-kinds.ts. Throws after
- * recording why the run stopped.
+ * One run, top to bottom: lock the workspace → open (or resume) the run
+ * through its ledger → walk the API's pages, checking the list's order and
+ * the walk's bound → prepare each page (src/pages) and commit it in its own
+ * transaction → a reconciliation reads the head again if the list moves →
+ * close the run with the kind's finish (a reconciliation marks deletes) in one
+ * transaction. What differs between kinds is in run-kinds.ts; what happens is
+ * told on `events`. Throws after recording why the run stopped.
  */
 export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncSummary> {
   const { config, database } = deps;
