@@ -1,15 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { drizzle } from 'drizzle-orm/postgres-js';
-import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runMigrations } from '../../src/db/migrate.ts';
 import { T0 } from '../helpers/batch-call.ts';
 import { useTestDatabase } from '../helpers/use.ts';
-import { databaseUrl } from '../helpers/urls.ts';
+import { databaseAt } from '../helpers/database-at.ts';
 
 /**
  * The history triggers (migrations 0005, 0006) under two writers whose transactions overlap: a backfill
@@ -215,33 +209,10 @@ describe('history triggers under two overlapping writers', () => {
   });
 });
 
-/** A database migrated only up to migration `upTo` (inclusive), as an older release left it (as in upgrade.test.ts). */
-async function databaseAt(upTo: number): Promise<{ sql: postgres.Sql; url: string }> {
-  const adminUrl = inject('pgAdminUrl');
-  const name = `threetone_t_${inject('testRunPid')}_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`CREATE DATABASE "${name}"`);
-  cleanups.push(async () => {
-    await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
-  });
-  const folder = mkdtempSync(path.join(tmpdir(), 'threetone-migrations-'));
-  cleanups.push(() => rmSync(folder, { recursive: true, force: true }));
-  cpSync(MIGRATIONS_FOLDER, folder, { recursive: true });
-  const journalPath = path.join(folder, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { idx: number }[] };
-  journal.entries = journal.entries.filter((e) => e.idx <= upTo);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  const url = databaseUrl(adminUrl, name);
-  const sql = postgres(url, { max: 1, onnotice: () => undefined });
-  cleanups.push(() => sql.end());
-  await migrate(drizzle({ client: sql }), { migrationsFolder: folder });
-  return { sql, url };
-}
 
 describe('upgrading a database at 0005', () => {
   it('repairs the versions the race already stamped wrong, and the upgraded triggers hold under overlapping writers', async () => {
-    const { sql, url } = await databaseAt(5);
+    const { sql, url } = await databaseAt(5, cleanups);
     const insert = (s: postgres.Sql | postgres.ReservedSql, id: string, ts: number, status: string) => s`
       insert into batch_call_history (workspace, id, name, agent_id, agent_name, created_at_unix, scheduled_time_unix, last_updated_at_unix, status, raw)
       values (${WS}, ${id}, ${`job ${id}`}, 'ag_1', 'Priya', ${T0}, ${T0}, ${ts}, ${status}, '{}')`;
