@@ -3,9 +3,7 @@ import type { RunningWalk } from '../db/runs/running-walks.ts';
 import { walkProgress } from '../jobs/walk-progress.ts';
 import type { SyncSummary } from '../jobs/sync-run.ts';
 import type { RunKind } from '../domain/runs.ts';
-import { humanDuration } from '../util/duration.ts';
-import { isoTime } from '../util/pg-time.ts';
-import { formatAge } from '../util/html.ts';
+import { formatAge, formatTime, humanDuration, isoTime, parsePgTime } from '../util/time-format.ts';
 import { counterColumns, RUN_COUNTER_COLUMNS, RUN_COUNTERS, SHOWN_COUNTERS } from '../domain/run-counters.ts';
 
 /**
@@ -29,18 +27,18 @@ export type RunLine = {
 
 
 export function runLine(run: RunRow, now: Date): RunLine {
-  const started = isoTime(run.started_at);
-  const finished = run.finished_at === null ? null : isoTime(run.finished_at);
+  const started = parsePgTime(run.started_at);
+  const finished = run.finished_at === null ? null : parsePgTime(run.finished_at);
   return {
     workspace: run.workspace,
     run_id: run.id,
     kind: run.kind,
     status: run.status,
     stop_reason: run.stop_reason,
-    started_at: started,
-    finished_at: finished,
-    duration_ms: finished === null ? null : Date.parse(finished) - Date.parse(started),
-    age_ms: now.getTime() - Date.parse(finished ?? started),
+    started_at: formatTime(started),
+    finished_at: finished === null ? null : formatTime(finished),
+    duration_ms: finished === null ? null : finished.getTime() - started.getTime(),
+    age_ms: now.getTime() - (finished ?? started).getTime(),
     ...counterColumns(run.counters, SHOWN_COUNTERS),
     error: run.error,
   };

@@ -1,7 +1,6 @@
 import type { Database } from '../db/connection.ts';
-import { humanDuration } from '../util/duration.ts';
-import { parsePgTime } from '../util/pg-time.ts';
-import { escapeHtml, formatAge } from '../util/html.ts';
+import { formatAge, formatTime, humanDuration, parsePgTime } from '../util/time-format.ts';
+import { escapeHtml } from '../util/html.ts';
 import { lastSuccesses } from '../db/runs/last-successes.ts';
 import { latestRuns, type RunRow } from '../db/runs/latest-runs.ts';
 import { reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-refusals.ts';
@@ -230,8 +229,8 @@ function renderChart(days: DayCount[]): string {
 
 
 function timeTag(date: Date): string {
-  const iso = date.toISOString();
-  return `<time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC</time>`;
+  const iso = formatTime(date);
+  return `<time datetime="${iso}">${iso}</time>`;
 }
 
 

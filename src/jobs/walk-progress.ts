@@ -1,6 +1,6 @@
 import type { RunningWalk } from '../db/runs/running-walks.ts';
 import type { RunKind } from '../domain/runs.ts';
-import { parsePgTime } from '../util/pg-time.ts';
+import { parsePgTime } from '../util/time-format.ts';
 
 /**
  * How far a running walk is: pages expected from the stored rows at the run's own page size (items per page so far,

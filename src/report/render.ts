@@ -1,6 +1,7 @@
 import { rateBars, stackedDaily } from './charts.ts';
-import { escapeHtml, formatAge } from '../util/html.ts';
-import { isoTime } from '../util/pg-time.ts';
+import { escapeHtml } from '../util/html.ts';
+import { formatAge, formatTime } from '../util/time-format.ts';
+import { isoTime } from '../util/time-format.ts';
 import type { ReportData } from '../db/report-data.ts';
 
 /** A self-contained HTML page: inline CSS and SVG, no script, nothing fetched. */
@@ -35,7 +36,7 @@ svg{width:100%;height:auto;font-size:12px}.axis{fill:#868e96}figure{margin:0}fig
 .key{margin-right:10px;white-space:nowrap}.key i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}.empty{color:#868e96}
 </style></head><body>
 <h1>threetone-sync report</h1>
-<p>Jobs created since ${escapeHtml(data.since.toISOString().slice(0, 10))}; generated ${escapeHtml(data.generatedAt.toISOString())}.</p>
+<p>Jobs created since ${escapeHtml(data.since.toISOString().slice(0, 10))}; generated ${escapeHtml(formatTime(data.generatedAt))}.</p>
 <h2>Sync freshness</h2>
 <table><thead><tr><th>workspace</th><th>last successful sync</th><th class="num">age</th><th>last run</th></tr></thead><tbody>${freshness || '<tr><td colspan="4">no runs yet</td></tr>'}</tbody></table>
 ${sections}

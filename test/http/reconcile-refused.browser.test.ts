@@ -50,7 +50,7 @@ describe('a refused reconciliation on the status page in Chromium', () => {
       const warning = workspace.getByRole('alert');
       await expect.poll(() => warning.isVisible()).toBe(true);
       const text = await warning.innerText();
-      expect(text).toMatch(/^Action needed: the reconciliation that finished \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC marked no job deleted\.\s/);
+      expect(text).toMatch(/^Action needed: the reconciliation that finished \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ marked no job deleted\.\s/);
       expect(text).toContain(REFUSAL);
 
       // Above the last success line and the runs, so it is the first thing read.

@@ -44,7 +44,7 @@ describe.each(BACKENDS)('http server on %s', (backend) => {
     const html = await response.text();
 
     const [run] = await env.database.sql<{ finished: Date }[]>`select finished_at as finished from sync_runs where id = ${summary.runId}`;
-    const finished = run!.finished.toISOString();
+    const finished = run!.finished.toISOString().replace(/\.\d{3}Z$/, "Z");
     expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
     expect(html).toContain('<h2>alpha</h2>');
     expect(html).toContain(`Last successful sync: <strong><time datetime="${finished}">`);

@@ -57,7 +57,7 @@ describe('status page in Chromium', () => {
       const workspace = page.locator('section.workspace', { has: page.locator('h2', { hasText: /^alpha$/ }) });
       await expect.poll(() => workspace.isVisible()).toBe(true);
       const text = await workspace.innerText();
-      expect(text).toMatch(/Last successful sync:\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+      expect(text).toMatch(/Last successful sync:\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
       expect(text).toContain('succeeded');
       expect(text).toContain('failed');
       expect(text).toContain('<script>document.title="pwned"</script>HTTP 503 from the API');
