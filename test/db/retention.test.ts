@@ -4,7 +4,7 @@ import { deleteOldRuns } from '../../src/db/retention/delete-old-runs.ts';
 import { hasCompleteWalk } from '../../src/db/runs/has-complete-walk.ts';
 import { lastSuccesses } from '../../src/db/runs/last-successes.ts';
 import { reconcileRefusals } from '../../src/db/runs/reconcile-refusals.ts';
-import { RETENTION_BATCH, runRetention, startRetention } from '../../src/jobs/retention.ts';
+import { runRetention, startRetention } from '../../src/jobs/retention.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -79,9 +79,12 @@ describe('retention', () => {
     const refusalsBefore = await reconcileRefusals(database.sql);
     const successesBefore = await lastSuccesses(database.sql);
 
-    expect(await deleteOldRuns(database.sql, 90, RETENTION_BATCH)).toBe(RETENTION_BATCH);
+    // A run a version still links to waits for its versions to be detached: the first batch skips it.
+    expect(await deleteOldRuns(database.sql, 90, 500)).toBe(500);
+    expect(await database.sql`select 1 from sync_runs where id = ${oldRunWithVersion}`).toHaveLength(1);
     const pass = await runRetention({ config: { retention: { runDays: 90, rejectedDays: 90 } }, database });
-    expect(pass).toEqual({ runs: 1200 + 1 - RETENTION_BATCH, rejected: 1 });
+    expect(pass).toMatchObject({ runs: 1200 + 1 - 500, versionsDetached: 1, rejected: 1, runsAtStart: 1200 + 1 - 500 });
+    expect(pass.failure).toBeUndefined();
 
     const left = await database.sql<{ id: number }[]>`select id::int from sync_runs order by id`;
     expect(left.map((r) => r.id)).toEqual([...keep].sort((a, b) => a - b));
@@ -95,13 +98,13 @@ describe('retention', () => {
     expect(await database.sql`select 1 from reconcile_seen where run_id = ${oldRunWithVersion}`).toHaveLength(0);
     expect((await database.sql`select item_id from rejected_records`).map((r) => r.item_id)).toEqual(['recent']);
     // Nothing more to do: a second pass deletes nothing.
-    expect(await runRetention({ config: { retention: { runDays: 90, rejectedDays: 90 } }, database })).toEqual({ runs: 0, rejected: 0 });
+    expect(await runRetention({ config: { retention: { runDays: 90, rejectedDays: 90 } }, database })).toMatchObject({ runs: 0, versionsDetached: 0, rejected: 0 });
   });
 
   it('keeps everything when set to 0', async () => {
     await seed();
     const [before] = await database.sql`select count(*)::int as n from sync_runs`;
-    expect(await runRetention({ config: { retention: { runDays: 0, rejectedDays: 0 } }, database })).toEqual({ runs: 0, rejected: 0 });
+    expect(await runRetention({ config: { retention: { runDays: 0, rejectedDays: 0 } }, database })).toMatchObject({ runs: 0, versionsDetached: 0, rejected: 0, batches: 0 });
     const [after] = await database.sql`select count(*)::int as n from sync_runs`;
     expect(after!.n).toBe(before!.n);
   });
