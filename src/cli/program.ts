@@ -7,7 +7,7 @@ import { openDatabase, type Database } from '../db/connection.ts';
 import { formatTable } from '../util/table.ts';
 import { EXIT_INTERRUPTED, type RunHereResult } from './run-here.ts';
 import { SUMMARY_COLUMNS, summaryLine } from './run-rows.ts';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** Exit codes: 0 done, 1 the command failed, 2 bad configuration or usage. */
 export const EXIT_FAILED = 1;
@@ -40,6 +40,28 @@ export async function withDatabase<T>(config: Config, log: Logger, fn: (database
   } finally {
     await database.close();
   }
+}
+
+/**
+ * `withDatabase` for a command that only reads what a sync wrote. Without DATABASE_URL, withDatabase starts an
+ * embedded Postgres: a new one has no tables, so the command failed on them after initialising a server. This
+ * stops first instead, with one line (exit 2) that says how to set DATABASE_URL.
+ */
+export async function withExistingDatabase<T>(config: Config, log: Logger, fn: (database: Database) => Promise<T>): Promise<T> {
+  if (config.databaseUrl === undefined) throw new ConfigError([noDatabaseUrl(config.embeddedPg.dir)]);
+  return withDatabase(config, log, fn);
+}
+
+/**
+ * The embedded Postgres keeps its data in EMBEDDED_PG_DIR but runs only inside the process that started it
+ * (`npm run demo`, or a command run without DATABASE_URL), and stops with it; so after the demo there is data
+ * on disk and no server to read it from. (As root under a folder the `postgres` user cannot enter, the data
+ * lives under the temporary folder instead, and this hint is not given.)
+ */
+function noDatabaseUrl(embeddedDir: string): string {
+  const how = 'DATABASE_URL is not set: this command reads the tables a sync filled and never starts a Postgres of its own; set DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/DATABASE in the environment or in .env';
+  if (!existsSync(embeddedDir)) return how;
+  return `${how}. ${embeddedDir} holds the data of an embedded Postgres (as \`npm run demo\` leaves it), but that Postgres runs only while the command that started it runs, and the demo stops it when it ends: to report on the demo's jobs, run \`npm run demo\` with DATABASE_URL set to a Postgres of yours, then this command with the same DATABASE_URL`;
 }
 
 /** The runs' table, then one line per failed workspace; the exit code says how it went (130 interrupted, 1 a workspace failed). */
