@@ -118,13 +118,16 @@ export async function runRetention(options: PassOptions, stopped: () => boolean 
     );
   };
 
-  /** One statement of `kind`, sized from the last one's pace; returns the rows it did and whether it was full. */
+  const counts = { 'delete rejected items': 'rejected', 'detach versions': 'versionsDetached', 'delete runs': 'runs' } as const;
+
+  /** One statement of `kind`, sized from the last one's pace, counted in the pass; returns its rows and whether it was full. */
   const batch = async (kind: keyof typeof sizes, run: (size: number) => Promise<number>): Promise<{ done: number; full: boolean }> => {
     step = kind;
     batchSize = sizes[kind];
     const batchStarted = performance.now();
     const done = await run(batchSize);
     const ms = performance.now() - batchStarted;
+    pass[counts[kind]] += done;
     pass.batches++;
     pass.largestBatchMs = Math.max(pass.largestBatchMs, ms);
     sizes[kind] = nextBatchSize(batchSize, done, ms, sizing);
@@ -138,8 +141,7 @@ export async function runRetention(options: PassOptions, stopped: () => boolean 
   try {
     if (rejectedDays > 0) {
       while (!stopped()) {
-        const { done, full } = await batch('delete rejected items', (size) => deleteOldRejected(sql, rejectedDays, size));
-        pass.rejected += done;
+        const { full } = await batch('delete rejected items', (size) => deleteOldRejected(sql, rejectedDays, size));
         if (!full) break;
       }
     }
@@ -148,10 +150,8 @@ export async function runRetention(options: PassOptions, stopped: () => boolean 
       pass.runsAtStart = await countOldRuns(sql, runDays);
       while (pass.runsAtStart > 0 && !stopped()) {
         const detached = await batch('detach versions', (size) => detachOldVersions(sql, runDays, size));
-        pass.versionsDetached += detached.done;
         if (stopped()) break;
         const deleted = await batch('delete runs', (size) => deleteOldRuns(sql, runDays, size));
-        pass.runs += deleted.done;
         // Until a round finds nothing: a short round may leave runs whose versions the next one detaches.
         if (detached.done === 0 && deleted.done === 0) break;
       }
