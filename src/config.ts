@@ -117,14 +117,14 @@ const workspacesVar = optionalString.transform((v, ctx) => {
     ctx.addIssue({ code: 'custom', message: `${expected} (got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed === 'object' ? 'an empty object' : typeof parsed})` });
     return z.NEVER;
   }
+  // The JSON is right, one entry is not: name that entry, as a rejected key's error does, rather than the whole shape.
   for (const [name, apiKey] of Object.entries(parsed)) {
-    const bad = !workspaceName.safeParse(name).success
-      ? `workspace name "${name}" must be 1-64 letters, digits, "_", "." or "-"`
-      : typeof apiKey !== 'string' || apiKey.trim() === ''
-        ? `the API key of "${name}" must be a non-empty string`
-        : undefined;
-    if (bad) {
-      ctx.addIssue({ code: 'custom', message: `${expected} (${bad})` });
+    if (!workspaceName.safeParse(name).success) {
+      ctx.addIssue({ code: 'custom', message: `has an invalid workspace name "${name}": a name is 1-64 letters, digits, "_", "." or "-"` });
+      return z.NEVER;
+    }
+    if (typeof apiKey !== 'string' || apiKey.trim() === '') {
+      ctx.addIssue({ code: 'custom', path: [name], message: `must be the workspace's API key, a non-empty string` });
       return z.NEVER;
     }
   }
@@ -248,6 +248,19 @@ export interface WorkspaceConfig {
   name: string;
   /** Resolved when a job runs; never put in job data. */
   apiKey: string;
+  /**
+   * The setting the key came from, for messages: `THREETONE_API_KEY` or `THREETONE_WORKSPACES["acme"]`. Set by
+   * loadConfig; optional for configs built by hand, whose messages then say "the API key".
+   */
+  keySource?: string;
+}
+
+/** The single-key setting, for one workspace named by THREETONE_WORKSPACE. */
+export const SINGLE_KEY_SOURCE = 'THREETONE_API_KEY';
+
+/** The entry of `name` in THREETONE_WORKSPACES, written as the operator would look it up in the JSON. */
+export function workspacesEntry(name: string): string {
+  return `THREETONE_WORKSPACES[${JSON.stringify(name)}]`;
 }
 
 export interface WorkerConfig {
@@ -316,7 +329,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(env);
   const problems = parsed.success
     ? []
-    : parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')} ${issue.message}`);
+    : parsed.error.issues.map((issue) => `${settingOf(issue.path)} ${issue.message}`);
   // The API key travels in a header: it must only ever go to a server whose certificate was checked.
   if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
     problems.push('NODE_TLS_REJECT_UNAUTHORIZED=0 turns off TLS certificate checks, which would expose the API key: unset it');
@@ -331,7 +344,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKey: e.THREETONE_API_KEY,
     baseUrl: e.THREETONE_BASE_URL,
     workspace: e.THREETONE_WORKSPACE,
-    workspaces: e.THREETONE_WORKSPACES ?? (e.THREETONE_API_KEY ? [{ name: e.THREETONE_WORKSPACE, apiKey: e.THREETONE_API_KEY }] : []),
+    workspaces:
+      e.THREETONE_WORKSPACES?.map((w) => ({ ...w, keySource: workspacesEntry(w.name) })) ??
+      (e.THREETONE_API_KEY ? [{ name: e.THREETONE_WORKSPACE, apiKey: e.THREETONE_API_KEY, keySource: SINGLE_KEY_SOURCE }] : []),
     worker: {
       syncEveryMs: e.SYNC_EVERY,
       reconcileCron: e.RECONCILE_CRON,
@@ -377,6 +392,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
+/** `THREETONE_PAGE_SIZE`, or an entry of a JSON setting as written in it: `THREETONE_WORKSPACES["acme"]`. */
+function settingOf(path: readonly PropertyKey[]): string {
+  const [variable, ...inside] = path;
+  return `${String(variable ?? 'environment')}${inside.map((p) => `[${JSON.stringify(String(p))}]`).join('')}`;
+}
+
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
 /** Why `baseUrl` would send the API key in clear text, or undefined when it does not. */
@@ -388,12 +409,27 @@ function insecureBaseUrl(baseUrl: string, allowed: boolean): string | undefined 
   return `THREETONE_BASE_URL must use https:// for a host that is not loopback (${url.hostname}): plain http would send the API key unencrypted; set THREETONE_ALLOW_INSECURE_HTTP=1 to allow it anyway`;
 }
 
-/** The configured workspace `name`, or a ConfigError listing the ones there are. */
+/**
+ * The configured workspace `name`, or a ConfigError naming the setting to change: the one the workspaces came from.
+ * With THREETONE_WORKSPACES set, THREETONE_API_KEY and THREETONE_WORKSPACE are ignored, so pointing there would send
+ * the operator to a setting that cannot help.
+ */
 export function findWorkspace(config: Config, name: string): WorkspaceConfig {
   const found = config.workspaces.find((w) => w.name === name);
   if (found) return found;
-  const known = config.workspaces.map((w) => w.name).join(', ') || 'none';
-  throw new ConfigError([`workspace "${name}" is not configured (configured: ${known}); set THREETONE_WORKSPACES or THREETONE_API_KEY`]);
+  const known = config.workspaces.map((w) => `"${w.name}"`).join(', ');
+  const sources = new Set(config.workspaces.map((w) => w.keySource));
+  let problem: string;
+  if (config.workspaces.length === 0) {
+    problem = `workspace "${name}" is not configured, nor is any other: set THREETONE_WORKSPACES='{"${name}":"<key>"}', or THREETONE_API_KEY with THREETONE_WORKSPACE=${name}`;
+  } else if ([...sources].every((source) => source?.startsWith('THREETONE_WORKSPACES['))) {
+    problem = `workspace "${name}" is not in THREETONE_WORKSPACES (it has ${known})${config.apiKey ? '; THREETONE_API_KEY is ignored while THREETONE_WORKSPACES is set' : ''}`;
+  } else if (sources.size === 1 && sources.has(SINGLE_KEY_SOURCE)) {
+    problem = `workspace "${name}" is not configured: THREETONE_API_KEY is the key of ${known} (THREETONE_WORKSPACE); set THREETONE_WORKSPACE=${name}, or THREETONE_WORKSPACES for several`;
+  } else {
+    problem = `workspace "${name}" is not configured (configured: ${known})`;
+  }
+  throw new ConfigError([problem]);
 }
 
 /** At least one workspace, for the worker. */

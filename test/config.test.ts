@@ -47,22 +47,56 @@ describe('loadConfig', () => {
 
   it('requires a workspace only where a command needs one', () => {
     expect(() => requireWorkspaces(loadConfig({}))).toThrow('no workspace to sync: set THREETONE_API_KEY');
-    expect(requireWorkspaces(loadConfig({ THREETONE_API_KEY: 'k' }))).toEqual([{ name: 'default', apiKey: 'k' }]);
+    expect(requireWorkspaces(loadConfig({ THREETONE_API_KEY: 'k' }))).toEqual([{ name: 'default', apiKey: 'k', keySource: 'THREETONE_API_KEY' }]);
   });
 
-  it('reads several workspaces, each with its own key', () => {
-    const config = loadConfig({ THREETONE_WORKSPACES: '{"acme":"k1","globex":"k2"}', THREETONE_API_KEY: 'ignored' });
+  it('reads several workspaces, each with its own key and the entry it came from', () => {
+    const config = loadConfig({ THREETONE_WORKSPACES: '{"acme":"k1","cust-007":"k2"}', THREETONE_API_KEY: 'ignored' });
     expect(config.workspaces).toEqual([
-      { name: 'acme', apiKey: 'k1' },
-      { name: 'globex', apiKey: 'k2' },
+      { name: 'acme', apiKey: 'k1', keySource: 'THREETONE_WORKSPACES["acme"]' },
+      { name: 'cust-007', apiKey: 'k2', keySource: 'THREETONE_WORKSPACES["cust-007"]' },
     ]);
-    expect(findWorkspace(config, 'globex').apiKey).toBe('k2');
-    expect(() => findWorkspace(config, 'initech')).toThrow('workspace "initech" is not configured (configured: acme, globex)');
+    expect(findWorkspace(config, 'cust-007').apiKey).toBe('k2');
+  });
+
+  it('says which setting lacks a workspace asked for by name', () => {
+    const unknown = (env: Record<string, string>) => {
+      try {
+        findWorkspace(loadConfig(env), 'initech');
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+      throw new Error('initech was found');
+    };
+    // THREETONE_API_KEY cannot help while THREETONE_WORKSPACES is set: the message says so instead of pointing there.
+    expect(unknown({ THREETONE_WORKSPACES: '{"acme":"k1","globex":"k2"}', THREETONE_API_KEY: 'k' })).toEqual([
+      'workspace "initech" is not in THREETONE_WORKSPACES (it has "acme", "globex"); THREETONE_API_KEY is ignored while THREETONE_WORKSPACES is set',
+    ]);
+    expect(unknown({ THREETONE_WORKSPACES: '{"acme":"k1"}' })).toEqual(['workspace "initech" is not in THREETONE_WORKSPACES (it has "acme")']);
+    expect(unknown({ THREETONE_API_KEY: 'k', THREETONE_WORKSPACE: 'acme' })).toEqual([
+      'workspace "initech" is not configured: THREETONE_API_KEY is the key of "acme" (THREETONE_WORKSPACE); set THREETONE_WORKSPACE=initech, or THREETONE_WORKSPACES for several',
+    ]);
+    expect(unknown({})).toEqual([
+      'workspace "initech" is not configured, nor is any other: set THREETONE_WORKSPACES=\'{"initech":"<key>"}\', or THREETONE_API_KEY with THREETONE_WORKSPACE=initech',
+    ]);
+  });
+
+  it('names the entry of THREETONE_WORKSPACES that is wrong, never a key', () => {
+    expect(problems({ THREETONE_WORKSPACES: '{"acme":"sk_secret_1","cust-007":""}' })).toEqual([
+      'THREETONE_WORKSPACES["cust-007"] must be the workspace\'s API key, a non-empty string',
+    ]);
+    expect(problems({ THREETONE_WORKSPACES: '{"acme":"sk_secret_1","cust-007":42}' })).toEqual([
+      'THREETONE_WORKSPACES["cust-007"] must be the workspace\'s API key, a non-empty string',
+    ]);
+    expect(problems({ THREETONE_WORKSPACES: '{"acme":"sk_secret_1","a b":"sk_secret_2"}' })).toEqual([
+      'THREETONE_WORKSPACES has an invalid workspace name "a b": a name is 1-64 letters, digits, "_", "." or "-"',
+    ]);
   });
 
   it('explains bad worker settings', () => {
     expect(problems({ THREETONE_WORKSPACES: '{"a b":"k"}', SYNC_EVERY: '5 minutes', RECONCILE_CRON: '61 3 * * *', RECONCILE_TZ: 'Mars/Olympus' })).toEqual([
-      'THREETONE_WORKSPACES must be a JSON object mapping workspace names to API keys, like {"acme":"<key>"} (workspace name "a b" must be 1-64 letters, digits, "_", "." or "-")',
+      'THREETONE_WORKSPACES has an invalid workspace name "a b": a name is 1-64 letters, digits, "_", "." or "-"',
       'SYNC_EVERY must be a duration such as 30s, 5m or 1h, at least 1s (got "5 minutes")',
       'RECONCILE_CRON must be a cron pattern such as "0 3 * * *" (Constraint error, got value 61 expected range 0-59)',
       'RECONCILE_TZ must be an IANA time zone such as UTC or Europe/Berlin (got "Mars/Olympus")',

@@ -13,6 +13,8 @@ export function clientFromConfig(
   options: {
     resource: ListResource;
     apiKey: string;
+    /** Where the key was configured (`THREETONE_WORKSPACES["acme"]`), named by a rejected key's error. */
+    keySource?: string | undefined;
     budget?: RequestBudget | undefined;
     log: Logger;
     signal: AbortSignal;
@@ -24,6 +26,7 @@ export function clientFromConfig(
     resource: options.resource,
     baseUrl: config.baseUrl,
     apiKey: options.apiKey,
+    keySource: options.keySource,
     pageSize: config.pageSize,
     timeoutMs: config.timeoutMs,
     maxBodyBytes: config.maxBodyBytes,

@@ -22,6 +22,11 @@ export interface ApiClientOptions {
   baseUrl: string;
   /** Sent only as the `x-api-key` header. */
   apiKey: string;
+  /**
+   * Where the key was configured, e.g. `THREETONE_API_KEY` or `THREETONE_WORKSPACES["acme"]`: a rejected key's error
+   * names it, so the operator fixes the right setting. Never the key itself.
+   */
+  keySource?: string | undefined;
   /** `limit` per request, 1..500. */
   pageSize: number;
   /** Per request, covering headers and body. */
@@ -145,11 +150,11 @@ export class ThreetoneClient {
     await this.learn(status, response.headers);
     const withStatus = { ...req, status };
 
-    if (status === 401 || status === 403) throw new ApiAuthError({ ...req, status }, detailOf(text));
+    if (status === 401 || status === 403) throw new ApiAuthError({ ...req, status }, this.detail(text), this.options.keySource);
     if (status === 408 || status === 425 || status === 429 || status >= 500) {
       throw new ApiHttpError(withStatus, parseRetryAfter(response.headers.get('retry-after')));
     }
-    if (status < 200 || status >= 300) throw new ApiRequestRejectedError(withStatus, detailOf(text));
+    if (status < 200 || status >= 300) throw new ApiRequestRejectedError(withStatus, this.detail(text));
 
     const contentType = response.headers.get('content-type') ?? '';
     if (!/\bjson\b/i.test(contentType)) {
@@ -169,6 +174,11 @@ export class ThreetoneClient {
     // JSON.parse rounded what a double cannot hold; the page write stores such an item's own text instead.
     rememberSources(page.data.items, itemSources(text, this.options.resource.envelopeKey, { lossyOnly: true }));
     return page.data;
+  }
+
+  /** An error body's detail, for a message that ends up in sync_runs.error: an API that echoes the key must not put it there. */
+  private detail(text: string): string | undefined {
+    return detailOf(text, this.options.apiKey);
   }
 
   private count(key: string): void {
@@ -216,8 +226,11 @@ function combine(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortS
   return a ?? b;
 }
 
-/** A short, single-line rendering of an error body's `detail` (FastAPI style), for the error message. */
-export function detailOf(text: string): string | undefined {
+/**
+ * A short, single-line rendering of an error body's `detail` (FastAPI style), for the error message; `secret` is
+ * replaced by `<key>` before the cut to 300 characters, so no part of it survives.
+ */
+export function detailOf(text: string, secret?: string): string | undefined {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -225,13 +238,14 @@ export function detailOf(text: string): string | undefined {
     return undefined;
   }
   const detail = (body as { detail?: unknown } | null)?.detail;
-  if (typeof detail === 'string') return oneLine(detail);
+  const hide = (s: string) => (secret ? s.replaceAll(secret, '<key>') : s);
+  if (typeof detail === 'string') return oneLine(hide(detail));
   if (Array.isArray(detail)) {
     const parts = detail.map((d: { loc?: unknown[]; msg?: unknown }) => {
       const loc = Array.isArray(d?.loc) ? d.loc.filter((p) => p !== 'query').join('.') : '';
       return `${loc ? `${loc}: ` : ''}${typeof d?.msg === 'string' ? d.msg : 'invalid'}`;
     });
-    return oneLine(parts.join('; '));
+    return oneLine(hide(parts.join('; ')));
   }
   return undefined;
 }

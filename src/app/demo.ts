@@ -47,7 +47,7 @@ export async function runDemo(options: { config: Config; log: Logger; items: num
     out.write(`Postgres: ${redactUrl(database.url)}${config.databaseUrl ? '' : ' (embedded, data under ' + config.embeddedPg.dir + ')'}\n`);
     await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log });
     const runs: (SyncSummary & { run: string })[] = [];
-    const target = { workspace: DEMO_WORKSPACE, apiKey: DEMO_KEY, kind: 'full' as const };
+    const target = { workspace: DEMO_WORKSPACE, apiKey: DEMO_KEY, keySource: 'the demo\'s built-in key', kind: 'full' as const };
 
     runs.push({ run: 'first sync', ...(await runSync({ config, database, log }, target)) });
     const changes = simulator.mutate({ progress: 25, create: 10, delete: 3, amend: 5 });

@@ -64,7 +64,7 @@ export async function runHere(
       try {
         await runSync(
           { config, database, log, budget, signal: stop.signal, events },
-          { workspace: workspace.name, apiKey: workspace.apiKey, kind: target.kind, allowMassDelete: target.allowMassDelete === true },
+          { workspace: workspace.name, apiKey: workspace.apiKey, keySource: workspace.keySource, kind: target.kind, allowMassDelete: target.allowMassDelete === true },
         );
       } catch (error) {
         if (summary?.status === 'interrupted') result.interrupted = true;

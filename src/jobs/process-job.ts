@@ -49,7 +49,7 @@ export function createProcessor(deps: ProcessorDeps): SyncProcessor {
       const workspace = findWorkspace(deps.config, data.workspace);
       const summary = await runSync(
         { config: deps.config, database: deps.database, log, budget: deps.budgets.forKey(workspace.apiKey), signal, ...(deps.events ? { events: deps.events } : {}) },
-        { workspace: workspace.name, apiKey: workspace.apiKey, kind: data.kind },
+        { workspace: workspace.name, apiKey: workspace.apiKey, keySource: workspace.keySource, kind: data.kind },
       );
       return summary;
     } catch (error) {

@@ -31,6 +31,8 @@ export interface SyncTarget {
   workspace: string;
   /** Resolved from config when the run starts; never stored or logged. */
   apiKey: string;
+  /** Where the key was configured (WorkspaceConfig.keySource), named when the API rejects it. */
+  keySource?: string | undefined;
   kind: RunKind;
   /** Reconciliation: mark deletes even past RECONCILE_MAX_DELETE_RATIO (`reconcile --allow-mass-delete`). */
   allowMassDelete?: boolean;
@@ -104,6 +106,7 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
     const client = clientFromConfig(config, {
       resource,
       apiKey: target.apiKey,
+      keySource: target.keySource,
       budget: deps.budget,
       log,
       signal,

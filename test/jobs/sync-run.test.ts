@@ -172,11 +172,14 @@ describe('runSync', () => {
     }
   });
 
-  it('fails fast on a rejected key (401) with a clear message and a failed run', async () => {
+  it('fails fast on a rejected key (401) with a message naming the key\'s setting, and a failed run', async () => {
     await start();
-    await expect(sync(silentLogger, 'sk_wrong')).rejects.toThrow('API key rejected (401): Invalid API key; check THREETONE_API_KEY');
+    const rejected = runSync({ config, database, log: silentLogger }, { workspace: WS, apiKey: 'sk_wrong', keySource: 'THREETONE_API_KEY', kind: 'full' });
+    await expect(rejected).rejects.toThrow('API key rejected (401): Invalid API key; check THREETONE_API_KEY');
     expect(simulator.stats.requests).toBe(1);
     expect(await runRow()).toMatchObject({ status: 'failed', error: 'API key rejected (401): Invalid API key; check THREETONE_API_KEY', pages: 0 });
+    // A target built without its key's setting names none rather than a wrong one.
+    await expect(sync(silentLogger, 'sk_wrong')).rejects.toThrow(/^API key rejected \(401\): Invalid API key; check the API key$/);
   });
 
   it('fails fast on a key without access (403)', async () => {
