@@ -80,9 +80,11 @@ describe('threetone-sync CLI', () => {
     expect(report.code).toBe(0);
     const html = readFileSync(out, 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html).toContain('<h2>cli</h2>');
-    expect(html.match(/<svg /g)?.length).toBe(2);
-    expect(html).toContain('Sync freshness');
+    expect(html).toContain('<section class="workspace" id="ws-cli"><h2>cli<a class="up" href="#contents">');
+    // The daily chart; the finish rates are dots in the agents' table.
+    expect(html.match(/<svg /g)?.length).toBe(1);
+    expect(html).toContain('<i class="dot"');
+    expect(html).toContain('last successful sync');
     // Self-contained: nothing to fetch.
     expect(html).not.toMatch(/(src|href)=["']?https?:/);
     expect(html).not.toContain('<script');
