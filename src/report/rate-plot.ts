@@ -9,7 +9,8 @@ import { rateScale, type Scale } from './scale.ts';
  */
 export function ratePlot(agents: AgentRow[], overall: number | null): { head: string; cell(row: AgentRow): string; note: string } {
   const rates = agents.map((a) => a.finishRate).filter((r): r is number => r !== null);
-  const scale = rateScale(rates);
+  // Three or four ticks: their labels share a column about 180 px wide.
+  const scale = rateScale(rates, 3);
   const at = (rate: number) => `${(((rate - scale.min) / (scale.max - scale.min)) * 100).toFixed(2)}%`;
   const grid = scale.ticks.map((t) => `<i class="grid" style="left:${at(t)}"></i>`).join('');
   const line = overall === null ? '' : `<i class="overall" style="left:${at(overall)}" title="workspace overall ${formatRate(overall)}"></i>`;

@@ -1,7 +1,7 @@
 /** The page's CSS: inline, so the file is all an analyst has to hand on. */
 export const REPORT_STYLE = `
 *{box-sizing:border-box}
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:960px;padding:16px;color:#212529;background:#fff}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1080px;padding:16px;color:#212529;background:#fff}
 h1{font-size:1.4em;margin:.2em 0}h2{border-bottom:1px solid #dee2e6;padding-bottom:4px;margin-top:2em;overflow-wrap:anywhere}
 h3{font-size:1em;color:#495057;margin:1.4em 0 .4em}
 a{color:#1864ab}
@@ -9,6 +9,7 @@ time{white-space:nowrap}
 .scroll{overflow-x:auto;max-width:100%;margin:.4em 0}
 table{border-collapse:collapse;width:100%;font-size:14px}
 td,th{padding:4px 8px;border-bottom:1px solid #e9ecef;text-align:left;white-space:nowrap;font-weight:normal}
+tbody th{white-space:normal;min-width:14em}
 thead th{font-weight:600;border-bottom:2px solid #dee2e6;vertical-align:bottom}
 tfoot th,tfoot td{font-weight:600;border-top:2px solid #dee2e6}
 .num{text-align:right;font-variant-numeric:tabular-nums}
@@ -18,7 +19,7 @@ tr.partial{background:repeating-linear-gradient(45deg,#fff,#fff 4px,#f1f3f5 4px,
 .summary{margin:.3em 0}.note,.empty{color:#868e96}.note{font-size:13px;margin:.3em 0}
 .up{font-size:13px;font-weight:normal;margin-left:8px;white-space:nowrap}
 nav ol{margin:.3em 0;padding-left:1.4em}
-nav ol.index{columns:14em;column-gap:2em;font-size:14px}
+nav ol.index{columns:11em;column-gap:2em;font-size:14px;list-style:none;padding-left:0}
 nav ol.index li{break-inside:avoid;overflow-wrap:anywhere}
 details summary{cursor:pointer;color:#1864ab}
 figure{margin:0}
@@ -44,6 +45,7 @@ th.plot,td.plot{min-width:180px;width:40%}
 .key .overall-key{display:inline-block;width:0;height:12px;border-left:2px dashed #868e96;margin:0 6px -2px 4px}
 @media (max-width:600px){
   body{padding:10px}
+  tbody th{min-width:8em}
   .chart text{font-size:20px}
   .chart .value,.chart .alt{display:none}
 }
