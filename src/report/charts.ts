@@ -1,6 +1,5 @@
 import { escapeHtml } from '../util/html.ts';
-import { formatTime } from '../util/time-format.ts';
-import { formatCount } from './cells.ts';
+import { formatCount, timeTag } from './cells.ts';
 import type { DayRow } from './model.ts';
 import { countScale } from './scale.ts';
 
@@ -127,7 +126,7 @@ function dateLabels(days: DayRow[], left: number, slot: number, bottom: number):
 
 function legend(statuses: string[], partial: boolean, generatedAt: Date): string {
   const keys = statuses.map((s) => `<span class="key"><i style="background:${statusColour(s)}"></i>${escapeHtml(s)}</span>`);
-  if (partial) keys.push(`<span class="key"><i class="hatched"></i>today, partial (to ${formatTime(generatedAt).slice(11, 16)} UTC)</span>`);
+  if (partial) keys.push(`<span class="key"><i class="hatched"></i>today, partial (to ${timeTag(generatedAt)})</span>`);
   return keys.join(' ');
 }
 

@@ -27,7 +27,7 @@ describe('the report page', () => {
     expect(acme).toMatch(/<pattern id="ws-acme-partial"/);
     expect(acme.match(/<rect class="partial"[^>]*fill="url\(#ws-acme-partial\)"/g)).toHaveLength(1);
     expect(acme).toMatch(/>2026-12-06<tspan class="partial-label"[^>]*>today, partial<\/tspan><\/text>/);
-    expect(acme).toContain('today, partial (to 08:11 UTC)');
+    expect(acme).toContain('today, partial (to <time datetime="2026-12-06T08:11:24Z">2026-12-06T08:11:24Z</time>)');
     const today = tableRows(acme, 0).find((row) => row[0]!.startsWith('2026-12-06'));
     expect(today).toEqual(['2026-12-06today, partial', '4', '0', '0', '0', '0', '1', '5']);
     expect(acme).toMatch(/<tr class="partial"><th scope="row"><time datetime="2026-12-06">/);
