@@ -1,4 +1,5 @@
 import { CronExpressionParser } from 'cron-parser';
+import { defaultStaleAfterMs, type HealthThresholds } from './health/judge.ts';
 import { z } from 'zod';
 import { ConfigError } from './errors/ConfigError.ts';
 import { parseDuration } from './util/duration.ts';
@@ -199,6 +200,13 @@ const envSchema = z.object({
   REDIS_URL: urlVar(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
   /** How often the worker syncs each workspace. Default 5m. */
   SYNC_EVERY: durationVar('5m', 1000),
+  /**
+   * A workspace whose last success (or, never having succeeded, whose first run) is older than this is stale on the
+   * status page, in `status`, in /metrics and so in the ThreetoneCopyStale alert. 0 (default): 3 × SYNC_EVERY.
+   */
+  STALE_AFTER: durationVar('0', 0),
+  /** A running run that has committed no page (nor announced a budget wait) for this long is stuck. Default 15m. */
+  STUCK_AFTER: durationVar('15m', 60_000),
   /** Nightly full reconciliation, cron pattern and its time zone. Defaults `0 3 * * *`, UTC. */
   RECONCILE_CRON: cronVar('0 3 * * *'),
   RECONCILE_TZ: timeZoneVar('UTC'),
@@ -314,6 +322,8 @@ export interface Config {
   reconcile: { maxDeleteRatio: number };
   /** Bounds of one walk (WALK_MAX_PAGES, 0: derived; WALK_MAX_RESTARTS). */
   walk: { maxPages: number; maxRestarts: number };
+  /** When a workspace counts as stale or a run as stuck (src/health/judge.ts). */
+  health: HealthThresholds;
   /** Days of sync_runs and of rejected_records kept; 0 keeps everything (src/jobs/retention.ts). */
   retention: { runDays: number; rejectedDays: number };
   /** Session settings of the sync's Postgres connections, and the migration lock's wait. */
@@ -382,6 +392,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     budgetMarginMs: e.THREETONE_BUDGET_MARGIN_MS,
     incrementalQuietPages: e.INCREMENTAL_QUIET_PAGES,
     reconcile: { maxDeleteRatio: e.RECONCILE_MAX_DELETE_RATIO },
+    health: {
+      staleAfterMs: e.STALE_AFTER > 0 ? e.STALE_AFTER : defaultStaleAfterMs(e.SYNC_EVERY),
+      stuckAfterMs: e.STUCK_AFTER,
+      syncEveryMs: e.SYNC_EVERY,
+    },
     walk: { maxPages: e.WALK_MAX_PAGES, maxRestarts: e.WALK_MAX_RESTARTS },
     retention: { runDays: e.RUN_RETENTION_DAYS, rejectedDays: e.REJECTED_RETENTION_DAYS },
     pg: { statementTimeoutMs: e.PG_STATEMENT_TIMEOUT_MS, lockTimeoutMs: e.PG_LOCK_TIMEOUT_MS, migrationLockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT_MS },

@@ -56,9 +56,10 @@ describe('threetone-sync CLI', () => {
     // One naming style everywhere: the tables' snake_case.
     expect(sync.stdout).toMatch(/^workspace\s+run_id\s+kind\s+status\s+stop_reason\s+pages\s+items_seen\s/);
     expect(sync.stdout).toMatch(/\bcli\s+\d+\s+full\s+succeeded\s+end\s+2\s+700\b/);
-    const status = await cli(['status', '--json'], env);
+    const status = await cli(['status', '--workspace', 'cli', '--json'], env);
     expect(status.code).toBe(0);
-    const { runs, running } = JSON.parse(status.stdout) as { runs: Record<string, unknown>[]; running: unknown[] };
+    const { state, runs, walking: running } = JSON.parse(status.stdout) as { state: string; runs: Record<string, unknown>[]; walking: unknown[] };
+    expect(state).toBe('ok');
     expect(runs[0]).toMatchObject({ workspace: 'cli', kind: 'full', status: 'succeeded', stop_reason: 'end', items_seen: 700 });
     // ISO 8601 times, a duration and an age.
     expect(runs[0]!.started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -66,9 +67,11 @@ describe('threetone-sync CLI', () => {
     expect(runs[0]!.duration_ms).toBeGreaterThan(0);
     expect(runs[0]!.age_ms).toBeGreaterThanOrEqual(0);
     expect(running).toEqual([]);
-    const table = await cli(['status'], env);
-    expect(table.stdout).toMatch(/^workspace\s+run_id\s+kind\s+status\s+stop_reason\s+started_at\s+duration\s+age\s/);
-    expect(table.stdout).toMatch(/\bcli\s+\d+\s+full\s+succeeded\s+end\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+[\d.]+ (ms|s)\s+less than a minute ago\s/);
+    const overview = await cli(['status'], env);
+    expect(overview.stdout).toMatch(/^1 workspace: 0 failing · 0 stuck · 0 stale · 0 warning · 0 running · 1 ok \(as of [\dT:-]+Z\)\nSTATE +WORKSPACE +LAST SUCCESS +WHY\nok +cli +less than a minute ago +last success less than a minute ago\n$/);
+    const table = await cli(['status', '--workspace', 'cli'], env);
+    expect(table.stdout).toMatch(/^cli: ok: last success less than a minute ago\n\nworkspace\s+run_id\s+kind\s+status\s+stop_reason\s+started_at\s+duration\s+age\s/);
+    expect(table.stdout).toMatch(/\bcli\s+\d+\s+full\s+succeeded\s+end\s+\d{4}-\d\d-\d\dT[\d:]+Z\s+[\d.]+ (ms|s)\s+less than a minute ago\s/);
   });
 
   it('reconciles and writes a self-contained HTML report', async () => {

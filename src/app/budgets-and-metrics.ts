@@ -21,6 +21,6 @@ export async function openBudgetsAndMetrics(
   events: RunEvents,
 ): Promise<{ budgets: SharedBudgets; metrics: Metrics }> {
   const budgets = await openSharedBudgets(config, database.url, { onWaited: (key, ms) => events.emit('budget:waited', { key, ms }) });
-  const metrics = createMetrics({ database, queue, log, budgets, events });
+  const metrics = createMetrics({ database, queue, log, budgets, events, health: config.health });
   return { budgets, metrics };
 }

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
+  boolean,
   date,
   index,
   integer,
@@ -84,6 +85,11 @@ export const syncRuns = pgTable(
     /** Cursor of the next page not yet committed; null once the walk is complete. */
     next_cursor: text(),
     error: text(),
+    /**
+     * When the run last showed it was moving: its start (or resume), each committed page, or the end of a long
+     * budget wait it announced. The status page calls a run stuck when this is older than STUCK_AFTER.
+     */
+    alive_at: timestamp({ withTimezone: true }).defaultNow(),
   },
   (t) => [
     // Every reader of runs walks workspaces (a skip scan: one probe per workspace) and reads a few rows of each from
@@ -91,11 +97,38 @@ export const syncRuns = pgTable(
     index('sync_runs_workspace_started_id_idx').on(t.workspace, t.started_at.desc(), t.id.desc()),
     index('sync_runs_workspace_kind_id_idx').on(t.workspace, t.kind, t.id.desc()),
     index('sync_runs_last_success_idx').on(t.workspace, t.finished_at.desc()).where(sql`status = 'succeeded' AND finished_at IS NOT NULL`),
+    // The few runs walking now, for the status page and /metrics, without reading every run kept.
+    index('sync_runs_running_idx').on(t.workspace).where(sql`status = 'running'`),
     index('sync_runs_reconcile_decision_idx')
       .on(t.workspace, t.finished_at.desc(), t.id.desc())
       .where(sql`kind = 'reconcile' AND finished_at IS NOT NULL AND (status = 'succeeded' OR stop_reason = 'delete_guard')`),
   ],
 );
+
+/**
+ * One row per workspace with its health facts, kept by a trigger on sync_runs (migration 0010) as each run starts
+ * and each run's status changes, so the status page and /metrics read one row per workspace whatever the number of
+ * runs kept, and retention deleting old runs does not shorten a failing streak.
+ */
+export const syncWorkspaces = pgTable('sync_workspaces', {
+  workspace: text().primaryKey(),
+  first_run_at: timestamp({ withTimezone: true }).notNull(),
+  last_run_at: timestamp({ withTimezone: true }).notNull(),
+  /** End and start of the newest succeeded run. */
+  last_success_at: timestamp({ withTimezone: true }),
+  last_success_started_at: timestamp({ withTimezone: true }),
+  /** Failed runs started after the last success started; the oldest one's start; the newest one's error. */
+  failing_runs: integer().notNull().default(0),
+  failing_since: timestamp({ withTimezone: true }),
+  failing_error: text(),
+  /** The list order of the newest finished run that read a page (src/domain/runs.ts ListOrder), and that run's start. */
+  list_order: text(),
+  list_order_at: timestamp({ withTimezone: true }),
+  /** The newest reconciliation that decided about deletes: when it finished, and its error if it refused. */
+  reconcile_decided_at: timestamp({ withTimezone: true }),
+  reconcile_refused: boolean().notNull().default(false),
+  reconcile_refused_error: text(),
+});
 
 /** The newest version seen of each job. */
 export const batchCalls = pgTable(

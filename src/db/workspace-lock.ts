@@ -2,6 +2,9 @@ import postgres from 'postgres';
 import { SyncLockedError } from '../errors/SyncLockedError.ts';
 import { TimeoutError, withTimeout } from '../util/with-timeout.ts';
 
+/** The lock's key is the hash of this prefix and the workspace's name; src/db/health/workspace-facts.ts looks for it in pg_locks. */
+export const WORKSPACE_LOCK_PREFIX = 'threetone-sync:';
+
 export interface WorkspaceLock {
   /** Backend pid of the session holding the lock: page transactions check the lock is still there. */
   pid: number;
@@ -47,7 +50,7 @@ export async function lockWorkspace(databaseUrl: string, workspace: string, opti
     onclose: () => loseLock('its Postgres connection closed'),
     connection: { application_name: 'threetone-sync-lock' },
   });
-  const key = `threetone-sync:${workspace}`;
+  const key = `${WORKSPACE_LOCK_PREFIX}${workspace}`;
   let pid: number;
   try {
     const [row] = await session<{ locked: boolean; pid: number }[]>`

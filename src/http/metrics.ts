@@ -1,8 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/connection.ts';
-import { lastSuccesses } from '../db/runs/last-successes.ts';
-import { reconcileRefusals, type ReconcileRefusal } from '../db/runs/reconcile-refusals.ts';
 import { DELETE_GUARD } from '../domain/runs.ts';
+import { defaultStaleAfterMs, WORKSPACE_STATES, type HealthThresholds, type WorkspaceHealth } from '../health/judge.ts';
+import { loadHealth } from '../health/load-health.ts';
 import type { SyncQueue } from '../jobs/queue.ts';
 import type { RunEvents } from '../jobs/run-events.ts';
 import type { SyncSummary } from '../jobs/sync-run.ts';
@@ -24,7 +24,12 @@ export interface MetricsSources {
   collectTimeoutMs?: number;
   /** The process's run events: finished runs and budget waits are counted from them. */
   events: RunEvents;
+  /** When a copy is stale and a run stuck: the same thresholds as the status page (config.health). Default: the config's defaults. */
+  health?: HealthThresholds;
 }
+
+/** STALE_AFTER, STUCK_AFTER and SYNC_EVERY at their defaults. */
+const DEFAULT_HEALTH: HealthThresholds = { staleAfterMs: defaultStaleAfterMs(300_000), stuckAfterMs: 900_000, syncEveryMs: 300_000 };
 
 export interface Metrics {
   /** Its own registry: several instances may live in one process (tests). */
@@ -54,7 +59,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
 /** What the shared stores said during one scrape; undefined: that source failed or was late. */
 interface Snapshot {
   queue: Record<string, number> | undefined;
-  postgres: { lastSuccess: Map<string, Date>; refusals: Map<string, ReconcileRefusal | null> } | undefined;
+  /** Every workspace judged at scrape time (src/health/judge.ts), as the status page judges it. */
+  postgres: WorkspaceHealth[] | undefined;
 }
 
 /**
@@ -78,10 +84,7 @@ function snapshotReader(sources: MetricsSources): () => Promise<Snapshot> {
     (pending ??= (async () => {
       const [queue, postgres] = await Promise.all([
         read('queue', () => sources.queue.getJobCounts(...QUEUE_STATES)),
-        read('postgres', async () => {
-          const [lastSuccess, refusals] = await Promise.all([lastSuccesses(sources.database.reads), reconcileRefusals(sources.database.reads)]);
-          return { lastSuccess, refusals };
-        }),
+        read('postgres', () => loadHealth(sources.database.reads, sources.health ?? DEFAULT_HEALTH, new Date())),
       ]);
       return { queue, postgres };
     })().finally(() => (pending = undefined)));
@@ -111,28 +114,51 @@ function storeGauges(registry: Registry, snapshot: () => Promise<Snapshot>): voi
       if (counts) for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
     },
   });
+  /** One gauge per workspace from the judged health; a workspace absent from the scrape (no run yet) gets no series. */
+  const perWorkspace = (name: string, help: string, value: (h: WorkspaceHealth) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['workspace'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const h of (await snapshot()).postgres ?? []) {
+          const v = value(h);
+          if (v !== undefined) this.set({ workspace: h.workspace }, v);
+        }
+      },
+    });
+  perWorkspace(
+    'threetone_sync_last_success_timestamp_seconds',
+    'End of the last succeeded run per workspace (unix seconds), from Postgres at scrape time; absent for a workspace that never succeeded (see threetone_sync_copy_stale).',
+    (h) => (h.facts.lastSuccessAt === null ? undefined : h.facts.lastSuccessAt.getTime() / 1000),
+  );
+  perWorkspace(
+    'threetone_sync_copy_stale',
+    'Whether the workspace\'s copy is stale (1): its last success, or its first run when it never succeeded, is older than STALE_AFTER (default 3 x SYNC_EVERY). The status page and `status` judge the same way.',
+    (h) => (h.stale ? 1 : 0),
+  );
+  perWorkspace(
+    'threetone_sync_run_stuck',
+    'Whether a run of the workspace is stuck (1): marked running while no session holds its workspace lock, or with no progress for STUCK_AFTER (default 15m).',
+    (h) => (h.stuck ? 1 : 0),
+  );
+  perWorkspace(
+    'threetone_sync_reconcile_refused',
+    'Whether the workspace\'s reconciliation stands refused (1): its newest reconciliation that decided about deletes would have marked too many jobs deleted and marked none; reconcile --allow-mass-delete confirms. From Postgres at scrape time.',
+    (h) => (h.facts.refusedReconcile ? 1 : 0),
+  );
   new Gauge({
-    name: 'threetone_sync_last_success_timestamp_seconds',
-    help: 'End of the last succeeded run per workspace (unix seconds), from sync_runs at scrape time.',
-    labelNames: ['workspace'],
+    name: 'threetone_sync_workspaces',
+    help: 'Workspaces in each state, judged as the status page judges them (failing, stuck, stale, warning, running, ok).',
+    labelNames: ['state'],
     registers,
     async collect() {
       this.reset();
-      for (const [workspace, at] of (await snapshot()).postgres?.lastSuccess ?? []) this.set({ workspace }, at.getTime() / 1000);
-    },
-  });
-  new Gauge({
-    name: 'threetone_sync_reconcile_refused',
-    help: 'Whether the workspace\'s reconciliation stands refused (1): its newest reconciliation that decided about deletes would have marked too many jobs deleted and marked none; reconcile --allow-mass-delete confirms. From sync_runs at scrape time.',
-    labelNames: ['workspace'],
-    registers,
-    async collect() {
-      this.reset();
-      const postgres = (await snapshot()).postgres;
-      if (!postgres) return;
-      for (const workspace of new Set([...postgres.lastSuccess.keys(), ...postgres.refusals.keys()])) {
-        this.set({ workspace }, postgres.refusals.get(workspace) ? 1 : 0);
-      }
+      const all = (await snapshot()).postgres;
+      if (!all) return;
+      for (const state of WORKSPACE_STATES) this.set({ state }, all.filter((h) => h.state === state).length);
     },
   });
 }

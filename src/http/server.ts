@@ -9,10 +9,12 @@ import type { Metrics } from './metrics.ts';
 import { BOARD_PATH, createQueueBoard } from './queue-board.ts';
 import type { Readiness } from './readiness.ts';
 import { withTimeout } from '../util/with-timeout.ts';
-import { loadStatus, renderStatusPage } from './status-page.ts';
+import { loadHealth } from '../health/load-health.ts';
+import { parseOverviewQuery, renderOverview } from './status-page/overview.ts';
+import { loadWorkspaceDetail, renderWorkspaceDetail } from './status-page/workspace.ts';
 
 export interface HttpServerOptions {
-  config: Pick<Config, 'http'>;
+  config: Pick<Config, 'http' | 'health'>;
   log: Logger;
   /** Only its `reads` pool: nothing served here may take a connection of the sync's. */
   database: Pick<Database, 'reads'>;
@@ -30,10 +32,10 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** The page answers with inline CSS and SVG only; nothing else may load or run. */
+/** The pages answer with inline CSS and SVG only; nothing else may load or run. The one form (a filter) submits to this page. */
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
@@ -53,7 +55,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       else sendText(res, 404, 'Not found\n');
       return;
     }
-    void dispatch(routes, path, req, res, options.log);
+    void dispatch(routes, path.startsWith(WORKSPACE_PREFIX) ? WORKSPACE_PREFIX : path, req, res, options.log);
   });
   const { host, port } = options.config.http;
   await listen(server, port, host);
@@ -64,6 +66,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+/** One page per workspace: /workspaces/<name, URL-encoded>. */
+const WORKSPACE_PREFIX = '/workspaces/';
 
 function createRoutes(options: HttpServerOptions, boardEnabled: boolean): Record<string, Route> {
   const pageTimeoutMs = options.pageTimeoutMs ?? 5000;
@@ -78,11 +83,19 @@ function createRoutes(options: HttpServerOptions, boardEnabled: boolean): Record
       res.writeHead(200, { 'content-type': options.metrics.registry.contentType, 'cache-control': 'no-store' });
       res.end(text);
     },
-    '/': async (_req, res) => {
+    '/': async (req, res) => {
       const now = new Date();
-      const status = await withTimeout(loadStatus(options.database, now), pageTimeoutMs, 'postgres');
+      const health = await withTimeout(loadHealth(options.database.reads, options.config.health, now), pageTimeoutMs, 'postgres');
       res.writeHead(200, PAGE_HEADERS);
-      res.end(renderStatusPage(status, { now, boardEnabled }));
+      res.end(renderOverview(health, parseOverviewQuery(urlOf(req).searchParams), { title: 'threetone-sync status', now, boardEnabled }));
+    },
+    [WORKSPACE_PREFIX]: async (req, res) => {
+      const now = new Date();
+      const workspace = workspaceOf(urlOf(req).pathname);
+      const detail = workspace === undefined ? undefined : await withTimeout(loadWorkspaceDetail(options.database.reads, workspace, options.config.health, now), pageTimeoutMs, 'postgres');
+      if (detail === undefined) return sendText(res, 404, 'No run of this workspace is recorded\n');
+      res.writeHead(200, PAGE_HEADERS);
+      res.end(renderWorkspaceDetail(detail, { title: 'threetone-sync status', now, boardEnabled }));
     },
   };
 }
@@ -105,10 +118,23 @@ async function dispatch(routes: Record<string, Route>, path: string, req: Incomi
 }
 
 function pathOf(req: IncomingMessage): string {
+  return urlOf(req).pathname;
+}
+
+function urlOf(req: IncomingMessage): URL {
   try {
-    return new URL(req.url ?? '/', 'http://localhost').pathname;
+    return new URL(req.url ?? '/', 'http://localhost');
   } catch {
-    return '';
+    return new URL('http://localhost/invalid');
+  }
+}
+
+function workspaceOf(pathname: string): string | undefined {
+  try {
+    const name = decodeURIComponent(pathname.slice(WORKSPACE_PREFIX.length));
+    return name === '' ? undefined : name;
+  } catch {
+    return undefined;
   }
 }
 

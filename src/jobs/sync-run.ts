@@ -110,7 +110,10 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
       budget: deps.budget,
       log,
       signal,
-      onWait: (wait) => events.emit('budget:wait', { ...run, ...wait }),
+      onWait: (wait) => {
+        events.emit('budget:wait', { ...run, ...wait });
+        void ledger.noteWait(wait.until);
+      },
       onRetry: (retry) => events.emit('request:retry', { ...run, ...retry }),
     });
     const walk = new WalkState(ctx, target.kind, policy, ledger, client, signal, events);

@@ -1,3 +1,4 @@
+import { loadConfig } from '../../src/config.ts';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.ts';
@@ -57,11 +58,14 @@ describe('the HTTP endpoint\'s own Postgres pool', () => {
     let queued = false;
     const behind = env.database.sql`select 1`.execute().then(() => (queued = true));
 
-    const page = await fetch(`${env.server.url}/`);
+    const overview = await fetch(`${env.server.url}/`);
+    expect(overview.status).toBe(200);
+    expect(await overview.text()).toContain('<a href="/workspaces/alpha">alpha</a>');
+    const page = await fetch(`${env.server.url}/workspaces/alpha`);
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('<h2>alpha</h2>');
-    expect(html).toContain(`<td data-label="New versions">${summary.versionsAdded}</td>`);
+    expect(html).toContain(`<td data-label="New versions" class="num">${summary.versionsAdded}</td>`);
 
     const metrics = await fetch(`${env.server.url}/metrics`);
     expect(metrics.status).toBe(200);
@@ -92,7 +96,7 @@ describe('the HTTP endpoint\'s own Postgres pool', () => {
     cleanups.push(() => database.close());
     const { log, text: logText } = captureLogs('debug');
     const server = await startHttpServer({
-      config: { http: { port: 0, host: '127.0.0.1', board: undefined } },
+      config: { http: { port: 0, host: '127.0.0.1', board: undefined }, health: loadConfig({}).health },
       log,
       database,
       queue: env.queue,

@@ -44,9 +44,9 @@ describe('a refused reconciliation on the status page in Chromium', () => {
     const context = await browser().newContext({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     try {
       const page = await context.newPage();
-      const response = await page.goto(`${env.server.url}/`);
+      const response = await page.goto(`${env.server.url}/workspaces/alpha`);
       expect(response?.status()).toBe(200);
-      const workspace = page.locator('section.workspace', { has: page.locator('h2', { hasText: /^alpha$/ }) });
+      const workspace = page.locator('main');
       const warning = workspace.getByRole('alert');
       await expect.poll(() => warning.isVisible()).toBe(true);
       const text = await warning.innerText();
@@ -55,8 +55,8 @@ describe('a refused reconciliation on the status page in Chromium', () => {
 
       // Above the last success line and the runs, so it is the first thing read.
       const warningBox = (await warning.boundingBox())!;
-      expect(warningBox.y).toBeLessThan((await workspace.locator('p.last').boundingBox())!.y);
-      expect(warningBox.y).toBeLessThan((await workspace.locator('.runs').boundingBox())!.y);
+      expect(warningBox.y).toBeLessThan((await workspace.getByText('Last successful sync:').boundingBox())!.y);
+      expect(warningBox.y).toBeLessThan((await workspace.locator('table.runs').boundingBox())!.y);
       // The long command wraps instead of widening the page.
       expect(warningBox.width).toBeLessThanOrEqual(PHONE.width);
       expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);

@@ -7,12 +7,6 @@ import { sample, startHttpEnv, type HttpEnv } from './fixture.ts';
 import { RunEvents } from '../../src/jobs/run-events.ts';
 
 /** The section of one workspace on the status page. */
-function section(html: string, workspace: string): string {
-  const start = html.indexOf(`<section class="workspace">\n<h2>${workspace}</h2>`);
-  expect(start, `section of ${workspace}`).toBeGreaterThanOrEqual(0);
-  return html.slice(start, html.indexOf('</section>', start));
-}
-
 describe('a refused reconciliation', () => {
   let env: HttpEnv | undefined;
   afterEach(async () => {
@@ -22,6 +16,11 @@ describe('a refused reconciliation', () => {
 
   const scrape = async () => {
     const response = await fetch(`${env!.server.url}/metrics`);
+    expect(response.status).toBe(200);
+    return response.text();
+  };
+  const workspacePage = async (name: string) => {
+    const response = await fetch(`${env!.server.url}/workspaces/${encodeURIComponent(name)}`);
     expect(response.status).toBe(200);
     return response.text();
   };
@@ -74,23 +73,30 @@ describe('a refused reconciliation', () => {
     const hostile = `reconciliation refused: <script>document.title="pwned"</script> & 'more'`;
     await recordReconcile(env, '<b>gamma</b>', 1, 'refused', hostile);
 
-    const html = await statusPage();
-    const alpha = section(html, 'alpha');
-    const warning = /<p class="warning" role="alert">(.*?)<\/p>/s.exec(alpha);
+    // The overview lists both refused workspaces as needing attention, with the refusal as their reason.
+    const overview = await statusPage();
+    const attention = overview.slice(overview.indexOf('<ol class="attention">'), overview.indexOf('</ol>'));
+    expect(attention).toContain('<span class="badge warning">warning</span><a href="/workspaces/alpha">alpha</a><span class="reason">reconciliation refused a mass delete at ');
+    expect(attention).toContain('reconciliation refused: &lt;script&gt;document.title=&quot;pwned&quot;&lt;/script&gt; &amp; &#39;more&#39;');
+    // beta's refusal was confirmed since: whatever else it is, it is not refused.
+    expect(attention).not.toMatch(/<a href="\/workspaces\/beta">beta<\/a><span class="reason">reconciliation refused/);
+    expect(overview).not.toContain('<script');
+
+    const alpha = await workspacePage('alpha');
+    const warning = /<p class="warning-box" role="alert">(.*?)<\/p>/s.exec(alpha);
     expect(warning?.[1]).toContain(
       'reconciliation refused: it would mark 812 of 1000 live jobs deleted (81%, limit 25%); run &quot;threetone-sync reconcile --allow-mass-delete&quot; to confirm',
     );
     expect(warning?.[1]).toMatch(/^<strong>Action needed:<\/strong> the reconciliation that finished <time datetime="[^"]+">/);
     // Above the runs, where it is seen first.
-    expect(alpha.indexOf('class="warning"')).toBeLessThan(alpha.indexOf('<div class="runs">'));
-    expect(alpha.indexOf('class="warning"')).toBeLessThan(alpha.indexOf('Last successful sync'));
+    expect(alpha.indexOf('class="warning-box"')).toBeLessThan(alpha.indexOf('<table class="cards runs">'));
+    expect(alpha.indexOf('class="warning-box"')).toBeLessThan(alpha.indexOf('Last successful sync'));
 
-    expect(section(html, 'beta')).not.toContain('class="warning"');
-    const gamma = section(html, '&lt;b&gt;gamma&lt;/b&gt;');
+    expect(await workspacePage('beta')).not.toContain('class="warning-box"');
+    const gamma = await workspacePage('<b>gamma</b>');
     expect(gamma).toContain(
       'reconciliation refused: &lt;script&gt;document.title=&quot;pwned&quot;&lt;/script&gt; &amp; &#39;more&#39;',
     );
-    expect(html).not.toContain('<script');
-    expect(html.match(/class="warning"/g)).toHaveLength(2);
+    expect(gamma).not.toContain('<script');
   });
 });

@@ -50,11 +50,18 @@ describe('status page in Chromium', () => {
       const page = await context.newPage();
       const scripts: string[] = [];
       page.on('console', (message) => scripts.push(message.text()));
+      // The overview: alpha failed an hour ago but has succeeded since, so it is ok; its row links to its page.
       const response = await page.goto(`${env.server.url}/`);
       expect(response?.status()).toBe(200);
-
       await expect.poll(() => page.title()).toBe('threetone-sync status');
-      const workspace = page.locator('section.workspace', { has: page.locator('h2', { hasText: /^alpha$/ }) });
+      expect(await page.locator('ul.summary').innerText()).toMatch(/1\s+workspaces[\s\S]*0\s+failing[\s\S]*1\s+ok/);
+      const row = page.locator('table.workspaces tbody tr').first();
+      expect(await row.innerText()).toMatch(/alpha[\s\S]*ok[\s\S]*last success less than a minute ago/);
+      expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+      await page.screenshot({ path: `${ARTIFACTS}/status-overview-phone.png`, fullPage: true });
+      await row.getByRole('link', { name: 'alpha' }).click();
+      await expect.poll(() => page.url()).toBe(`${env.server.url}/workspaces/alpha`);
+      const workspace = page.locator('main');
       await expect.poll(() => workspace.isVisible()).toBe(true);
       const text = await workspace.innerText();
       expect(text).toMatch(/Last successful sync:\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
@@ -90,7 +97,7 @@ describe('status page in Chromium', () => {
     }
     const desktop = await browser().newPage({ viewport: { width: 1280, height: 800 } });
     try {
-      await desktop.goto(`${env.server.url}/`);
+      await desktop.goto(`${env.server.url}/workspaces/alpha`);
       expect(await desktop.locator('thead').isVisible()).toBe(true);
       expect(await desktop.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
       await desktop.screenshot({ path: `${ARTIFACTS}/status-page-desktop.png`, fullPage: true });

@@ -1,30 +1,76 @@
 import type { Command } from 'commander';
-import { latestRuns } from '../../db/runs/latest-runs.ts';
+import { workspaceRuns } from '../../db/runs/latest-runs.ts';
 import { runningWalks } from '../../db/runs/running-walks.ts';
+import type { WorkspaceHealth } from '../../health/judge.ts';
+import { loadHealth } from '../../health/load-health.ts';
 import { formatTable } from '../../util/table.ts';
+import { healthJson, healthLines, summaryLine } from '../health-lines.ts';
 import { integer, setup, withDatabase } from '../program.ts';
 import { readable, readableWalk, runLine, STATUS_COLUMNS, WALK_COLUMNS, walkLine } from '../run-rows.ts';
+
+interface StatusOptions {
+  json?: boolean;
+  verbose?: boolean;
+  workspace?: string;
+  failing?: boolean;
+  stale?: boolean;
+  stuck?: boolean;
+  limit: number;
+}
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('the last runs of every workspace')
-    .option('--json', 'print JSON instead of a table')
-    .option('--limit <n>', 'runs per workspace', integer('--limit', 1, 1000), 5)
-    .action(async (opts: { json?: boolean; limit: number }) => {
+    .description('how every workspace is doing, worst first: failing, stuck, stale, warning, running, ok')
+    .option('--workspace <name>', 'only this workspace, with its last runs and the walk in progress')
+    .option('--failing', 'only workspaces whose runs are failing')
+    .option('--stale', 'only workspaces whose copy is stale (STALE_AFTER, default 3 × SYNC_EVERY)')
+    .option('--stuck', 'only workspaces with a stuck run (STUCK_AFTER, default 15m)')
+    .option('--verbose', 'do not cut lines to the terminal width')
+    .option('--json', 'print JSON instead of lines')
+    .option('--limit <n>', 'runs shown with --workspace', integer('--limit', 1, 1000), 10)
+    .addHelpText('after', '\nFilters add up: --failing --stale lists workspaces that are either. Exit code 0 whatever the states (see `check` for cron).')
+    .action(async (opts: StatusOptions) => {
       const { config, log } = setup();
       await withDatabase(config, log, async (database) => {
         const now = new Date();
-        const runs = (await latestRuns(database.sql, opts.limit)).map((run) => runLine(run, now));
-        const walking = (await runningWalks(database.sql)).map((walk) => walkLine(walk, now, config.pageSize));
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ runs, running: walking }, null, 2)}\n`);
-        } else if (runs.length === 0) {
-          process.stdout.write('no runs yet: run `threetone-sync sync`\n');
-        } else {
+        const all = await loadHealth(database.sql, config.health, now, opts.workspace);
+        const shown = all.filter(filterOf(opts));
+        if (opts.workspace !== undefined) {
+          if (all.length === 0) {
+            process.stderr.write(`no run of workspace "${opts.workspace}" is recorded: is the name right? (\`threetone-sync status\` lists them all)\n`);
+            process.exitCode = 1;
+            return;
+          }
+          const runs = (await workspaceRuns(database.sql, opts.workspace, opts.limit)).map((run) => runLine(run, now));
+          const walking = (await runningWalks(database.sql, opts.workspace)).map((walk) => walkLine(walk, now, config.pageSize));
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify({ ...healthJson(all[0]!), runs, walking }, null, 2)}\n`);
+            return;
+          }
+          const h = all[0]!;
+          process.stdout.write(`${h.workspace}: ${h.state}: ${h.reason}${h.alsoStates.length > 0 ? ` (also ${h.alsoStates.join(', ')})` : ''}\n\n`);
           process.stdout.write(`${formatTable(runs.map(readable), STATUS_COLUMNS)}\n`);
           if (walking.length > 0) process.stdout.write(`\nrunning now:\n${formatTable(walking.map(readableWalk), WALK_COLUMNS)}\n`);
+          return;
+        }
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ as_of: now.toISOString(), workspaces: shown.map(healthJson) }, null, 2)}\n`);
+        } else if (all.length === 0) {
+          process.stdout.write('no runs yet: run `threetone-sync sync`\n');
+        } else {
+          const width = process.stdout.columns || Number(process.env.COLUMNS) || 100;
+          process.stdout.write(`${summaryLine(all, now)}\n`);
+          if (shown.length === 0) process.stdout.write('no workspace matches\n');
+          else process.stdout.write(`${healthLines(shown, now, width, opts.verbose).join('\n')}\n`);
         }
       });
     });
+}
+
+function filterOf(opts: StatusOptions): (h: WorkspaceHealth) => boolean {
+  const wanted = [opts.failing && ((h: WorkspaceHealth) => h.facts.failing !== null), opts.stale && ((h: WorkspaceHealth) => h.stale), opts.stuck && ((h: WorkspaceHealth) => h.stuck)].filter(
+    (f): f is (h: WorkspaceHealth) => boolean => typeof f === 'function',
+  );
+  return wanted.length === 0 ? () => true : (h) => wanted.some((f) => f(h));
 }

@@ -3,8 +3,9 @@ import { RUN_COUNTER_COLUMNS, RUN_COUNTERS, type RunCounters } from '../../domai
 
 // One increment per counter, in RUN_COUNTERS order from $2: a fixed shape, so one prepared statement each.
 const increments = RUN_COUNTERS.map((name, i) => `${RUN_COUNTER_COLUMNS[name]} = ${RUN_COUNTER_COLUMNS[name]} + $${i + 2}`).join(', ');
-const ADVANCE = `UPDATE sync_runs SET ${increments} WHERE id = $1`;
-const ADVANCE_AND_MOVE = `UPDATE sync_runs SET ${increments}, next_cursor = $${RUN_COUNTERS.length + 2} WHERE id = $1`;
+// alive_at: a committed page is the progress the status page's stuck rule looks for.
+const ADVANCE = `UPDATE sync_runs SET ${increments}, alive_at = pg_catalog.now() WHERE id = $1`;
+const ADVANCE_AND_MOVE = `UPDATE sync_runs SET ${increments}, alive_at = pg_catalog.now(), next_cursor = $${RUN_COUNTERS.length + 2} WHERE id = $1`;
 
 /**
  * Adds `delta` to the run's counters inside the caller's transaction (a page's,

@@ -38,7 +38,22 @@ export async function latestRuns(sql: postgres.Sql, perWorkspace = 5): Promise<R
     ) r
     WHERE w.workspace IS NOT NULL
     ORDER BY r.workspace, r.started_at DESC, r.id DESC`;
-  return rows.map((row) => ({
+  return rows.map(runRow);
+}
+
+/** The last `limit` runs of one workspace, newest first (sync_runs_workspace_started_id_idx). */
+export async function workspaceRuns(sql: postgres.Sql, workspace: string, limit: number): Promise<RunRow[]> {
+  const rows = await sql<(Omit<RunRow, 'counters'> & Record<RunCounterColumn, number>)[]>`
+    SELECT r.id::int, r.workspace, r.kind, r.status, r.started_at::text, r.finished_at::text, ${sql(RUN_COUNTER_COLUMN_LIST as string[])},
+           r.error, r.stop_reason, r.list_order
+    FROM sync_runs r WHERE r.workspace = ${workspace}
+    ORDER BY r.started_at DESC, r.id DESC
+    LIMIT ${limit}::int`;
+  return rows.map(runRow);
+}
+
+function runRow(row: Omit<RunRow, 'counters'> & Record<RunCounterColumn, number>): RunRow {
+  return {
     id: row.id,
     workspace: row.workspace,
     kind: row.kind,
@@ -49,5 +64,5 @@ export async function latestRuns(sql: postgres.Sql, perWorkspace = 5): Promise<R
     error: row.error,
     stop_reason: row.stop_reason,
     list_order: row.list_order,
-  }));
+  };
 }

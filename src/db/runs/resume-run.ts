@@ -21,7 +21,7 @@ export interface ResumedRun {
  */
 export async function resumeRun(sql: postgres.Sql, workspace: string, kind: RunKind, token: string): Promise<ResumedRun | undefined> {
   const [row] = await sql<ResumedRun[]>`
-    UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL, stop_reason = NULL, attempts = attempts + 1, owner = ${token}
+    UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL, stop_reason = NULL, attempts = attempts + 1, owner = ${token}, alive_at = pg_catalog.now()
     WHERE id = (SELECT id FROM sync_runs WHERE workspace = ${workspace} AND kind = ${kind} ORDER BY id DESC LIMIT 1)
       AND status IN ('failed', 'interrupted') AND next_cursor IS NOT NULL
     RETURNING id::int AS "runId", next_cursor AS cursor, pages, (extract(epoch FROM started_at) * 1000)::float8 AS "startedAtMs",

@@ -5,10 +5,14 @@ import type { RunCounters } from '../../domain/run-counters.ts';
 import { withTimeout } from '../../util/with-timeout.ts';
 import { writePage, type PageWrite, type PageWriteResult } from '../write-page.ts';
 import { abandonRuns } from './abandon-runs.ts';
+import { announceWait } from './announce-wait.ts';
 import { finishRun, type RunOutcome } from './finish-run.ts';
 import { resumeRun, type ResumedRun } from './resume-run.ts';
 import type { RunOwner } from './run-owner.ts';
 import { startRun } from './start-run.ts';
+
+/** Budget waits at least this long are recorded on the run (noteWait). */
+export const LONG_WAIT_MS = 60_000;
 
 /** The API's running totals of one attempt (the client's stats); the row gets what it does not have yet. */
 export type ApiTotals = Pick<RunCounters, 'requests' | 'retries'>;
@@ -58,6 +62,16 @@ export class RunLedger {
     const written = await writePage(this.sql, { ...write, owner: this.owner, ...this.unrecorded(totals) });
     this.recorded = totals;
     return written;
+  }
+
+  /**
+   * A budget wait longer than LONG_WAIT_MS is written down (`alive_at`), so the status page does not call the run
+   * stuck while it waits; shorter ones are covered by the pages around them. Never throws: a missed note only
+   * risks a false "stuck", and the page write after the wait reports a lost database anyway.
+   */
+  async noteWait(untilMs: number, now = Date.now()): Promise<void> {
+    if (untilMs - now < LONG_WAIT_MS) return;
+    await announceWait(this.sql, this.owner, untilMs).catch(() => undefined);
   }
 
   /**
