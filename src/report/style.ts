@@ -45,7 +45,8 @@ th.plot,td.plot{min-width:180px;width:40%}
 .key .overall-key{display:inline-block;width:0;height:12px;border-left:2px dashed #868e96;margin:0 6px -2px 4px}
 @media (max-width:600px){
   body{padding:10px}
-  tbody th{min-width:8em}
+  tbody th{min-width:7em}
+  th.plot,td.plot{min-width:130px}
   .chart text{font-size:20px}
   .chart .value,.chart .alt{display:none}
 }
