@@ -87,4 +87,12 @@ describe('triage of 300 workspaces', () => {
     expect(json.workspaces).toHaveLength(300);
     expect(json.workspaces[0]).toMatchObject({ workspace: names.failing.at(-1), state: 'failing' });
   });
+
+  it('never starts an embedded Postgres for `status`: without DATABASE_URL it says how to set it', async () => {
+    const child = spawnCli(['status'], { LOG_LEVEL: 'warn' });
+    expect(await child.exited).toBe(2);
+    const lines = child.output().trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^config: .*DATABASE_URL/);
+  });
 });

@@ -5,7 +5,7 @@ import type { WorkspaceHealth } from '../../health/judge.ts';
 import { loadHealth } from '../../health/load-health.ts';
 import { formatTable } from '../../util/table.ts';
 import { healthJson, healthLines, summaryLine } from '../health-lines.ts';
-import { integer, setup, withDatabase } from '../program.ts';
+import { integer, setup, withExistingDatabase } from '../program.ts';
 import { readable, readableWalk, runLine, STATUS_COLUMNS, WALK_COLUMNS, walkLine } from '../run-rows.ts';
 
 interface StatusOptions {
@@ -32,7 +32,7 @@ export function registerStatus(program: Command): void {
     .addHelpText('after', '\nFilters add up: --failing --stale lists workspaces that are either. Exit code 0 whatever the states (see `check` for cron).')
     .action(async (opts: StatusOptions) => {
       const { config, log } = setup();
-      await withDatabase(config, log, async (database) => {
+      await withExistingDatabase(config, log, async (database) => {
         const now = new Date();
         const all = await loadHealth(database.sql, config.health, now, opts.workspace);
         const shown = all.filter(filterOf(opts));
