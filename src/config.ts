@@ -210,6 +210,12 @@ const envSchema = z.object({
   /** Nightly full reconciliation, cron pattern and its time zone. Defaults `0 3 * * *`, UTC. */
   RECONCILE_CRON: cronVar('0 3 * * *'),
   RECONCILE_TZ: timeZoneVar('UTC'),
+  /**
+   * Time zone of the business's day: bi_daily_status_counts and bi_agent_performance_monthly count jobs on the day
+   * and month of their creation there, and their indexes follow it. Applied by `threetone-sync migrate`
+   * (set_report_time_zone in migration 0012). Unset: the database keeps the zone it has (UTC on a new one).
+   */
+  REPORT_TIME_ZONE: optionalString.pipe(timeZoneVar('UTC').refine((zone) => !/^[+-]?\d/.test(zone), 'must be a zone name such as UTC or Asia/Kolkata, not an offset').optional()),
   /** Workspaces synced in parallel by one worker process. Default 4. */
   WORKER_CONCURRENCY: intVar(1, 100, 4),
   /** Attempts per job, with exponential backoff from JOB_BACKOFF_MS. Defaults 3 and 30000. */
@@ -324,6 +330,8 @@ export interface Config {
   walk: { maxPages: number; maxRestarts: number };
   /** When a workspace counts as stale or a run as stuck (src/health/judge.ts). */
   health: HealthThresholds;
+  /** REPORT_TIME_ZONE: the zone of the daily and monthly BI views; undefined leaves the database's setting as it is. */
+  reportTimeZone: string | undefined;
   /** Days of sync_runs and of rejected_records kept; 0 keeps everything (src/jobs/retention.ts). */
   retention: { runDays: number; rejectedDays: number };
   /** Session settings of the sync's Postgres connections, and the migration lock's wait. */
@@ -397,6 +405,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       stuckAfterMs: e.STUCK_AFTER,
       syncEveryMs: e.SYNC_EVERY,
     },
+    reportTimeZone: e.REPORT_TIME_ZONE,
     walk: { maxPages: e.WALK_MAX_PAGES, maxRestarts: e.WALK_MAX_RESTARTS },
     retention: { runDays: e.RUN_RETENTION_DAYS, rejectedDays: e.REJECTED_RETENTION_DAYS },
     pg: { statementTimeoutMs: e.PG_STATEMENT_TIMEOUT_MS, lockTimeoutMs: e.PG_LOCK_TIMEOUT_MS, migrationLockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT_MS },
