@@ -70,8 +70,8 @@ describe('threetone-sync CLI', () => {
     const overview = await cli(['status'], env);
     expect(overview.stdout).toMatch(/^1 workspace: 0 failing · 0 stuck · 0 stale · 0 warning · 0 running · 1 ok \(as of [\dT:-]+Z\)\nSTATE +WORKSPACE +LAST SUCCESS +WHY\nok +cli +less than a minute ago +last success less than a minute ago\n$/);
     const table = await cli(['status', '--workspace', 'cli'], env);
-    expect(table.stdout).toMatch(/^cli: ok: last success less than a minute ago\n\nworkspace\s+run_id\s+kind\s+status\s+stop_reason\s+started_at\s+duration\s+age\s/);
-    expect(table.stdout).toMatch(/\bcli\s+\d+\s+full\s+succeeded\s+end\s+\d{4}-\d\d-\d\dT[\d:]+Z\s+[\d.]+ (ms|s)\s+less than a minute ago\s/);
+    expect(table.stdout).toMatch(/^cli: ok: last success less than a minute ago\n\nrun_id\s+kind\s+status\s+started_at\s+duration\s+items_seen\s+versions_added\s+error\n/);
+    expect(table.stdout).toMatch(/\n\s*\d+\s+full\s+succeeded\s+\d{4}-\d\d-\d\dT[\d:]+Z\s+[\d.]+ (ms|s)\s+700\s+\d+\n/);
   });
 
   it('reconciles and writes a self-contained HTML report', async () => {

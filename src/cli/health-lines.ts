@@ -21,14 +21,38 @@ export function healthLines(list: readonly WorkspaceHealth[], now: Date, width: 
   const stateWidth = Math.max(...WORKSPACE_STATES.map((s) => s.length));
   const ages = list.map((h) => (h.facts.lastSuccessAt === null ? 'never' : formatAge(now.getTime() - h.facts.lastSuccessAt.getTime())));
   const ageWidth = Math.max('LAST SUCCESS'.length, ...ages.map((a) => a.length));
-  const fit = (text: string) => {
-    if (verbose) return text.trimEnd();
-    const max = Math.max(MIN_WIDTH, width);
-    return text.length <= max ? text.trimEnd() : `${text.slice(0, max - 1)}…`;
-  };
+  const fit = (text: string) => fitLine(text, width, verbose);
   const row = (state: string, name: string, age: string, why: string) =>
     fit(`${state.padEnd(stateWidth)}  ${cut(name, nameWidth).padEnd(nameWidth)}  ${age.padEnd(ageWidth)}  ${why}`);
   return [row('STATE', 'WORKSPACE', 'LAST SUCCESS', 'WHY'), ...list.map((h, i) => row(h.state, h.workspace, ages[i]!, oneLine(h.reason)))];
+}
+
+/** A line cut with "…" to the terminal's `width` (never narrower than MIN_WIDTH), unless `verbose`. */
+export function fitLine(text: string, width: number, verbose = false): string {
+  const line = text.trimEnd();
+  const max = Math.max(MIN_WIDTH, width);
+  return verbose || line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+/** Text wrapped at spaces to `width` (a word longer than the width stays whole): for sentences, which lose meaning cut. */
+export function wrapText(text: string, width: number): string {
+  const max = Math.max(MIN_WIDTH, width);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
+}
+
+/** The verdict of one workspace in a sentence: its name, then its reason, led by its state where the reason does not say it. */
+export function verdictLine(h: WorkspaceHealth): string {
+  const reason = h.reason.startsWith(h.state) ? h.reason : `${h.state}: ${h.reason}`;
+  return `${h.workspace}: ${reason}${h.alsoStates.length > 0 ? ` (also ${h.alsoStates.join(', ')})` : ''}`;
 }
 
 /** `status --json`: every fact behind a line, in the tables' snake_case and the one time format. */

@@ -50,7 +50,6 @@ export function readable(line: RunLine): Record<string, unknown> {
   return { ...rest, duration: duration_ms === null ? '' : humanDuration(duration_ms), age: formatAge(age_ms) };
 }
 
-export const STATUS_COLUMNS = ['workspace', 'run_id', 'kind', 'status', 'stop_reason', 'started_at', 'duration', 'age', ...SHOWN_COUNTERS.map((name) => RUN_COUNTER_COLUMNS[name]), 'error'];
 
 /** A run this process just finished, in the same words as `status`. */
 export function summaryLine(s: SyncSummary): Record<string, unknown> {

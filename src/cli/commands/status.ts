@@ -4,9 +4,12 @@ import { runningWalks } from '../../db/runs/running-walks.ts';
 import type { WorkspaceHealth } from '../../health/judge.ts';
 import { loadHealth } from '../../health/load-health.ts';
 import { formatTable } from '../../util/table.ts';
-import { healthJson, healthLines, summaryLine } from '../health-lines.ts';
+import { fitLine, healthJson, healthLines, summaryLine, verdictLine, wrapText } from '../health-lines.ts';
 import { integer, setup, withExistingDatabase } from '../program.ts';
-import { readable, readableWalk, runLine, STATUS_COLUMNS, WALK_COLUMNS, walkLine } from '../run-rows.ts';
+import { readable, readableWalk, runLine, WALK_COLUMNS, walkLine } from '../run-rows.ts';
+
+/** A workspace's runs in a terminal: what tells one run from another; `--json` has every column. */
+const RUN_COLUMNS = ['run_id', 'kind', 'status', 'started_at', 'duration', 'items_seen', 'versions_added', 'error'];
 
 interface StatusOptions {
   json?: boolean;
@@ -48,10 +51,11 @@ export function registerStatus(program: Command): void {
             process.stdout.write(`${JSON.stringify({ ...healthJson(all[0]!), runs, walking }, null, 2)}\n`);
             return;
           }
-          const h = all[0]!;
-          process.stdout.write(`${h.workspace}: ${h.state}: ${h.reason}${h.alsoStates.length > 0 ? ` (also ${h.alsoStates.join(', ')})` : ''}\n\n`);
-          process.stdout.write(`${formatTable(runs.map(readable), STATUS_COLUMNS)}\n`);
-          if (walking.length > 0) process.stdout.write(`\nrunning now:\n${formatTable(walking.map(readableWalk), WALK_COLUMNS)}\n`);
+          const width = terminalWidth();
+          const fit = (text: string) => text.split('\n').map((line) => fitLine(line, width, opts.verbose)).join('\n');
+          process.stdout.write(`${opts.verbose ? verdictLine(all[0]!) : wrapText(verdictLine(all[0]!), width)}\n\n`);
+          process.stdout.write(`${fit(formatTable(runs.map(readable), RUN_COLUMNS))}\n`);
+          if (walking.length > 0) process.stdout.write(`\nrunning now:\n${fit(formatTable(walking.map(readableWalk), WALK_COLUMNS))}\n`);
           return;
         }
         if (opts.json) {
@@ -59,13 +63,17 @@ export function registerStatus(program: Command): void {
         } else if (all.length === 0) {
           process.stdout.write('no runs yet: run `threetone-sync sync`\n');
         } else {
-          const width = process.stdout.columns || Number(process.env.COLUMNS) || 100;
           process.stdout.write(`${summaryLine(all, now)}\n`);
           if (shown.length === 0) process.stdout.write('no workspace matches\n');
-          else process.stdout.write(`${healthLines(shown, now, width, opts.verbose).join('\n')}\n`);
+          else process.stdout.write(`${healthLines(shown, now, terminalWidth(), opts.verbose).join('\n')}\n`);
         }
       });
     });
+}
+
+/** The terminal's width; piped, COLUMNS or 100. */
+function terminalWidth(): number {
+  return process.stdout.columns || Number(process.env.COLUMNS) || 100;
 }
 
 function filterOf(opts: StatusOptions): (h: WorkspaceHealth) => boolean {
