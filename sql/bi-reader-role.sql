@@ -49,6 +49,7 @@ GRANT SELECT ON
   batch_call_history,
   batch_call_history_daily,
   sync_runs,
+  sync_workspaces,
   rejected_records,
   batch_call_versions,
   bi_current_batch_calls,
@@ -59,6 +60,16 @@ GRANT SELECT ON
   bi_status_transitions,
   bi_status_transition_events,
   bi_deleted_batch_calls,
-  bi_sync_freshness
+  bi_sync_freshness,
+  change_feed,
+  feed_consumers
 TO threetone_reader;
 GRANT EXECUTE ON FUNCTION batch_calls_as_of(timestamptz) TO threetone_reader;
+-- The change feed for SQL consumers (migrations/0011): SECURITY DEFINER, so the role reads and acknowledges
+-- through them without being able to write feed_consumers itself.
+GRANT EXECUTE ON FUNCTION
+  threetone_consumer_create(text, text),
+  threetone_changes(text, integer),
+  threetone_changes_ack(text, xid8, bigint),
+  threetone_feed_position(text)
+TO threetone_reader;

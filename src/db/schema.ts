@@ -3,6 +3,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  customType,
   date,
   index,
   integer,
@@ -279,4 +280,43 @@ export const requestBudgetBlock = budgetSchema.table('request_budget_block', {
   key: text().primaryKey(),
   until_ms: bigint({ mode: 'number' }).notNull(),
   reason: text().notNull(),
+});
+
+/** Postgres's 64-bit transaction id (pg_current_xact_id()): never wraps around, ordered, btree-indexable. Read as text. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
+
+/**
+ * The change feed: one entry per event the tables went through (src/feed/kinds.ts: created, updated, amended,
+ * deleted, undeleted), written by triggers in the writing transaction (migrations/0011_change_feed.sql), whoever
+ * writes. A reader's position is (xid, id); it reads entries after it whose transaction is below its snapshot's
+ * xmin, so an entry whose transaction commits late is never skipped (src/db/feed/read-changes.ts).
+ */
+export const changeFeed = pgTable(
+  'change_feed',
+  {
+    /** Stable: what a consumer deduplicates on. Taken before commit, so not the order (see xid). */
+    id: bigserial({ mode: 'number' }).notNull(),
+    /** The writing transaction (pg_current_xact_id()). */
+    xid: xid8().notNull().default(sql`pg_current_xact_id()`),
+    kind: text().notNull(),
+    workspace: text().notNull(),
+    job_id: text().notNull(),
+    /** The version's last_updated_at_unix. */
+    version: bigint({ mode: 'number' }).notNull(),
+    status: text().notNull(),
+    previous_status: text(),
+    observed_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    run_id: bigint({ mode: 'number' }),
+  },
+  // The only index: readers walk it as a range from their position; one btree insert per entry.
+  (t) => [primaryKey({ columns: [t.xid, t.id] })],
+);
+
+/** Named readers of the feed and the position each acknowledged (src/db/feed/). */
+export const feedConsumers = pgTable('feed_consumers', {
+  name: text().primaryKey(),
+  position_xid: xid8().notNull(),
+  position_id: bigint({ mode: 'number' }).notNull(),
+  created_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  updated_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
 });
