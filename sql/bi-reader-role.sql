@@ -48,6 +48,8 @@ GRANT SELECT ON
   batch_calls,
   batch_call_history,
   batch_call_history_daily,
+  batch_call_history_newest,
+  report_settings,
   sync_runs,
   sync_workspaces,
   rejected_records,
@@ -61,6 +63,7 @@ GRANT SELECT ON
   bi_status_transition_events,
   bi_deleted_batch_calls,
   bi_sync_freshness,
+  bi_workspace_freshness,
   change_feed,
   feed_consumers
 TO threetone_reader;

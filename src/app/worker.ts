@@ -53,7 +53,7 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     if (config.redisUrl) await checkRedis(config.redisUrl);
     const database = await openDatabase(config, log);
     cleanups.push(() => database.close());
-    if (config.worker.migrateOnStart) await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log });
+    if (config.worker.migrateOnStart) await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log, reportTimeZone: config.reportTimeZone });
     else await requireCurrentSchema(database);
     // Old runs and rejected items, in small batches, hourly; stopped before the database closes.
     const retention = startRetention({ config, database, log });

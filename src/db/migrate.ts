@@ -8,6 +8,7 @@ import { findPostgresError } from '../errors/describe-error.ts';
 import { ConfigError } from '../errors/ConfigError.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from './connection.ts';
+import { applyReportTimeZone } from './report-zone.ts';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -20,6 +21,8 @@ export interface MigrateOptions {
   /** Longest wait for the lock, and for any lock a migration statement needs (MIGRATION_LOCK_TIMEOUT_MS). Default 120000. */
   lockTimeoutMs?: number;
   log?: Logger;
+  /** REPORT_TIME_ZONE: made the reporting zone after the migrations, under the same lock; undefined leaves the database's. */
+  reportTimeZone?: string | undefined;
 }
 
 /**
@@ -64,7 +67,14 @@ export async function runMigrations(database: Pick<Database, 'url'>, options: Mi
       ]);
     });
     const tags = await migrationTags();
-    const result = { applied: tags.slice(before, await appliedCount(session)), total: tags.length };
+    const result: MigrationResult = { applied: tags.slice(before, await appliedCount(session)), total: tags.length };
+    if (options.reportTimeZone !== undefined) {
+      const { changed, from } = await applyReportTimeZone(session, options.reportTimeZone);
+      if (changed) {
+        result.reportTimeZone = { from, to: options.reportTimeZone };
+        options.log?.info({ from, to: options.reportTimeZone }, `reporting time zone changed from ${from} to ${options.reportTimeZone}: the daily and monthly views and their indexes follow it`);
+      }
+    }
     if (result.applied.length > 0) options.log?.info({ applied: result.applied }, `applied ${result.applied.length} migration(s): ${result.applied.join(', ')}`);
     else options.log?.info({ total: result.total }, `database schema up to date (${result.total} migrations)`);
     return result;
@@ -93,6 +103,8 @@ export interface MigrationResult {
   applied: string[];
   /** Migrations the release ships. */
   total: number;
+  /** Set when REPORT_TIME_ZONE changed the reporting time zone (the views and their indexes were rebuilt). */
+  reportTimeZone?: { from: string; to: string };
 }
 
 /** Rows in drizzle's own ledger: it applies the journal's entries in order, one row each. */

@@ -3,6 +3,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  check,
   customType,
   date,
   index,
@@ -129,6 +130,13 @@ export const syncWorkspaces = pgTable('sync_workspaces', {
   reconcile_decided_at: timestamp({ withTimezone: true }),
   reconcile_refused: boolean().notNull().default(false),
   reconcile_refused_error: text(),
+  /**
+   * End of the newest succeeded full sync or reconciliation that read every page (stop_reason `end`), and of the
+   * newest succeeded reconciliation (deletions current up to about then). Kept by a trigger of their own (migration
+   * 0012), so retention deleting old runs never makes them older or unknown (bi_workspace_freshness, `check`).
+   */
+  last_complete_walk_at: timestamp({ withTimezone: true }),
+  last_reconcile_at: timestamp({ withTimezone: true }),
 });
 
 /** The newest version seen of each job. */
@@ -205,6 +213,32 @@ export const batchCallHistoryDaily = pgTable(
     versions: bigint({ mode: 'number' }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.workspace, t.day] })],
+);
+
+/**
+ * The newest API last_updated_at stored per workspace, kept by a statement trigger on history inserts (migration
+ * 0012): bi_workspace_freshness reads one row a workspace instead of the newest version of batch_calls, which no
+ * index orders (one would cost every version's update its HOT chance).
+ */
+export const batchCallHistoryNewest = pgTable('batch_call_history_newest', {
+  workspace: text().primaryKey(),
+  last_updated_at: timestamp({ withTimezone: true }).notNull(),
+});
+
+/**
+ * One row: the reporting time zone (REPORT_TIME_ZONE) bi_daily_status_counts and bi_agent_performance_monthly count
+ * days and months in. The views and batch_calls_live_day_idx / batch_calls_live_month_idx carry it as a literal (an
+ * expression index needs an immutable expression): set_report_time_zone() (migration 0012) rebuilds them, so after
+ * a change those two indexes no longer say 'UTC' as declared above, and this file is not the truth about them.
+ */
+export const reportSettings = pgTable(
+  'report_settings',
+  {
+    id: boolean().primaryKey().default(true),
+    time_zone: text().notNull().default('UTC'),
+    changed_at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [check('report_settings_one_row', sql`${t.id}`)],
 );
 
 /**

@@ -10,8 +10,13 @@ export function registerMigrate(program: Command): void {
       const { config, log } = setup();
       await withDatabase(config, log, async (database) => {
         // The line below says what was applied; the log keeps only what needs attention (waiting on another migrator).
-        const { applied, total } = await runMigrations(database, { lockTimeoutMs: config.pg.migrationLockTimeoutMs, log: log.child({}, { level: 'warn' }) });
+        const { applied, total, reportTimeZone } = await runMigrations(database, {
+          lockTimeoutMs: config.pg.migrationLockTimeoutMs,
+          log: log.child({}, { level: 'warn' }),
+          reportTimeZone: config.reportTimeZone,
+        });
         process.stdout.write(applied.length > 0 ? `applied ${applied.length} of ${total} migrations: ${applied.join(', ')}\n` : `database schema up to date (${total} migrations)\n`);
+        if (reportTimeZone) process.stdout.write(`reporting time zone: ${reportTimeZone.from} -> ${reportTimeZone.to} (REPORT_TIME_ZONE); daily and monthly views and their indexes rebuilt\n`);
       });
     });
 }
