@@ -1,3 +1,5 @@
+import { registerCheck } from './commands/check.ts';
+import { registerDbtSources } from './commands/dbt-sources.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerReconcile } from './commands/reconcile.ts';
@@ -19,7 +21,9 @@ const COMMANDS: RegisterCommand[] = [
   registerReconcile,
   registerWorker,
   registerStatus,
+  registerCheck,
   registerReport,
+  registerDbtSources,
   registerSimulate,
   registerDemo,
 ];
