@@ -1,5 +1,6 @@
 import { registerCheck } from './commands/check.ts';
 import { registerDbtSources } from './commands/dbt-sources.ts';
+import { registerChanges } from './commands/changes.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerReconcile } from './commands/reconcile.ts';
@@ -21,6 +22,7 @@ const COMMANDS: RegisterCommand[] = [
   registerReconcile,
   registerWorker,
   registerStatus,
+  registerChanges,
   registerCheck,
   registerReport,
   registerDbtSources,
