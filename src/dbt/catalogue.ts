@@ -14,6 +14,8 @@ export const TABLE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   sync_workspaces: 'One row per workspace with its health facts, kept by triggers on sync_runs: last success, failing streak, list order, last complete walk and reconciliation.',
   rejected_records: 'Items the API sent that could not be stored, one row per (workspace, item, reason), with the raw JSON.',
   reconcile_seen: 'Scratch ids a running reconciliation has listed so far; meaningless outside it.',
+  change_feed: 'One entry per change the sync (or anyone) wrote: created, updated, amended, deleted, undeleted; read in (xid, id) order through threetone_changes or `threetone-sync changes`.',
+  feed_consumers: 'Named readers of change_feed and the position each acknowledged.',
   report_settings: 'One row: the reporting time zone of the daily and monthly views (set_report_time_zone, REPORT_TIME_ZONE).',
 };
 
@@ -103,6 +105,24 @@ export const COLUMN_DESCRIPTIONS: Readonly<Record<string, Readonly<Record<string
   reconcile_seen: {
     run_id: 'The reconciliation.',
     id: 'A job id it listed.',
+  },
+  change_feed: {
+    id: 'Stable entry id: what a consumer deduplicates on (not the order).',
+    xid: 'The writing transaction; entries are read in (xid, id) order.',
+    kind: 'created, updated, amended, deleted or undeleted.',
+    job_id: 'The job\'s id.',
+    version: 'The version\'s last_updated_at_unix.',
+    status: 'The job\'s status in that version.',
+    previous_status: 'Its status in the version before.',
+    observed_at: 'When the change was written.',
+    run_id: 'The run that wrote it; null for a write outside a run.',
+  },
+  feed_consumers: {
+    name: 'Consumer name.',
+    position_xid: 'Transaction of the last acknowledged entry.',
+    position_id: 'Id of the last acknowledged entry.',
+    created_at: 'When the consumer was created.',
+    updated_at: 'When it last acknowledged.',
   },
   report_settings: {
     id: 'Always true: the table holds one row.',
