@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { workspaceFreshness } from '../../src/db/freshness/workspace-freshness.ts';
+import { runMigrations } from '../../src/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { databaseAt } from '../helpers/database-at.ts';
 
 /**
  * bi_workspace_freshness (migration 0012): per workspace, the last success, the last complete walk, the last
@@ -69,6 +71,38 @@ describe('bi_workspace_freshness', () => {
     expect(reconciledNow!.reconcileAgeSeconds).toBeLessThan(5);
     expect(reconciledNow!.lastCompleteWalkAt).toEqual(reconciledNow!.lastReconcileAt);
     expect(reconciledNow!.reconcileRefused).toBe(false);
+  });
+});
+
+describe('migration 0012 on a database with runs and versions', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('fills the last complete walk, the last reconciliation and the newest version from what is already kept', async () => {
+    const { sql, url } = await databaseAt(11, cleanups);
+    await sql`
+      insert into sync_runs (workspace, kind, status, stop_reason, started_at, finished_at) values
+        ('acme', 'reconcile', 'succeeded', 'end', '2026-12-01 03:00+00', '2026-12-01 03:10+00'),
+        ('acme', 'full', 'succeeded', 'end', '2026-12-02 03:00+00', '2026-12-02 03:10+00'),
+        ('acme', 'reconcile', 'failed', 'delete_guard', '2026-12-03 03:00+00', '2026-12-03 03:10+00'),
+        ('acme', 'incremental', 'succeeded', 'caught_up', '2026-12-04 03:00+00', '2026-12-04 03:01+00'),
+        ('globex', 'incremental', 'succeeded', 'end', '2026-12-04 03:00+00', '2026-12-04 03:01+00')`;
+    await sql`
+      insert into batch_calls (workspace, id, name, agent_id, created_at_unix, scheduled_time_unix, last_updated_at_unix, status, agent_name, raw)
+      values ('acme', 'a', 'j', 'ag', 1796000000, 1796000000, 1796000900, 'pending', 'A', '{}'), ('acme', 'b', 'j', 'ag', 1796000000, 1796000000, 1796000100, 'pending', 'A', '{}')`;
+    await runMigrations({ url });
+    // Epoch seconds: this client cached its types before the migration.
+    const rows = await sql`
+      select workspace, extract(epoch from last_complete_walk_at)::int as walk, extract(epoch from last_reconcile_at)::int as reconcile,
+             reconcile_refused, extract(epoch from newest_last_updated_at)::int as newest
+      from bi_workspace_freshness order by workspace`;
+    const at = (iso: string) => Date.parse(iso) / 1000;
+    expect(rows).toEqual([
+      { workspace: 'acme', walk: at('2026-12-02T03:10:00Z'), reconcile: at('2026-12-01T03:10:00Z'), reconcile_refused: true, newest: 1796000900 },
+      { workspace: 'globex', walk: null, reconcile: null, reconcile_refused: false, newest: null },
+    ]);
   });
 });
 
