@@ -33,12 +33,20 @@ export const RETENTION_BATCH_SIZING: BatchSizing = { targetMs: 1_000, first: 100
  * The next batch's rows, from the last one's: as many as fit `targetMs` at its pace, at most twice as many (the
  * pace of a larger batch is a guess), and never more after a short batch, which says nothing about a longer one.
  * A batch that did nothing teaches nothing.
+ *
+ * `overheadMs` is what a statement costs whatever its rows (the keep set, the scan to the first candidate): the
+ * shortest batch of the kind so far, an upper bound of it. Only the rest is paid per row. Without it, an overhead
+ * near the target made every batch look slow per row, each next one smaller, until batches of `min` rows each
+ * paid the whole overhead. Rows are never taken as free (at least a tenth of the time is theirs), and a batch
+ * gets at least half the target beyond the overhead.
  */
-export function nextBatchSize(size: number, done: number, elapsedMs: number, sizing: BatchSizing): number {
+export function nextBatchSize(size: number, done: number, elapsedMs: number, sizing: BatchSizing, overheadMs = 0): number {
   if (done <= 0) return size;
-  const atPace = (done * sizing.targetMs) / Math.max(elapsedMs, 0.001);
+  const overhead = Math.min(Math.max(overheadMs, 0), elapsedMs);
+  const perRowMs = Math.max(elapsedMs - overhead, elapsedMs / 10, 0.001) / done;
+  const budgetMs = Math.max(sizing.targetMs - overhead, sizing.targetMs / 2);
   const ceiling = done < size ? size : size * 2;
-  return Math.round(Math.max(sizing.min, Math.min(sizing.max, ceiling, atPace)));
+  return Math.round(Math.max(sizing.min, Math.min(sizing.max, ceiling, budgetMs / perRowMs)));
 }
 
 export interface RetentionOptions {
@@ -99,6 +107,8 @@ export async function runRetention(options: PassOptions, stopped: () => boolean 
     'delete runs': sizing.first,
   };
   let batchSize = 0;
+  /** Per kind, the shortest batch so far: an upper bound of what a statement costs before its rows (nextBatchSize). */
+  const overheads: Record<keyof typeof sizes, number> = { 'delete rejected items': Infinity, 'detach versions': Infinity, 'delete runs': Infinity };
 
   const progress = () => {
     const elapsedMs = performance.now() - started;
@@ -130,7 +140,8 @@ export async function runRetention(options: PassOptions, stopped: () => boolean 
     pass[counts[kind]] += done;
     pass.batches++;
     pass.largestBatchMs = Math.max(pass.largestBatchMs, ms);
-    sizes[kind] = nextBatchSize(batchSize, done, ms, sizing);
+    overheads[kind] = Math.min(overheads[kind], ms);
+    sizes[kind] = nextBatchSize(batchSize, done, ms, sizing, overheads[kind]);
     if (performance.now() - lastProgress >= progressEveryMs) {
       lastProgress = performance.now();
       progress();

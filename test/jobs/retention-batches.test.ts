@@ -21,6 +21,35 @@ describe('nextBatchSize', () => {
     expect(nextBatchSize(8_000, 8_000, 1, SIZING)).toBe(SIZING.max);
   });
 
+  it('pays the per-statement overhead once: the rest of the time is what rows cost', () => {
+    // 900 ms of every statement is overhead, 1 ms a row: 1,000 rows took 1.9 s; half the target's worth of rows fits.
+    expect(nextBatchSize(1_000, 1_000, 1_900, SIZING, 900)).toBe(500);
+    expect(nextBatchSize(500, 500, 1_400, SIZING, 900)).toBe(500);
+    // Rows that seem free still get a tenth of the time: growth stays bounded by doubling.
+    expect(nextBatchSize(100, 100, 1_000, SIZING, 1_000)).toBe(200);
+  });
+
+  it('does not shrink batches to nothing when a statement costs more than the target before any row', () => {
+    // A pass over a simulated database under load: 1.2 s a statement plus 0.05 ms a row, the overhead learnt from
+    // the shortest batch.
+    const statementMs = (rows: number) => 1_200 + rows * 0.05;
+    let size = SIZING.first;
+    let overhead = Infinity;
+    const times: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const ms = statementMs(size);
+      times.push(ms);
+      overhead = Math.min(overhead, ms);
+      size = nextBatchSize(size, size, ms, SIZING, overhead);
+    }
+    expect(size).toBe(SIZING.max);
+    expect(Math.max(...times)).toBeLessThanOrEqual(1_200 + SIZING.targetMs);
+    // Without the overhead the same pass sank to batches of `min` rows, each still paying the whole 1.2 s.
+    let naive = SIZING.first;
+    for (let i = 0; i < 30; i++) naive = nextBatchSize(naive, naive, statementMs(naive), SIZING);
+    expect(naive).toBe(SIZING.min);
+  });
+
   it('keeps the size after a batch that did nothing', () => {
     expect(nextBatchSize(400, 0, 5_000, SIZING)).toBe(400);
   });
