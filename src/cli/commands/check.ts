@@ -7,7 +7,7 @@ import { EXIT_FAILED, setup, withExistingDatabase } from '../program.ts';
 interface CheckOptions {
   maxAge?: number;
   maxReconcileAge?: number;
-  workspace: string[];
+  workspace?: string[];
   json?: boolean;
 }
 
@@ -24,7 +24,7 @@ const duration = (name: string) => (value: string) => {
   return ms;
 };
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function registerCheck(program: Command): void {
   program
@@ -32,7 +32,7 @@ export function registerCheck(program: Command): void {
     .description('exit 1 when a workspace\'s copy is older than --max-age, with one line per such workspace (for cron, CI or a dbt pre-hook)')
     .option('--max-age <duration>', 'longest time since the last successful sync (default STALE_AFTER, 3 × SYNC_EVERY)', duration('--max-age'))
     .option('--max-reconcile-age <duration>', 'also fail when the last successful reconciliation (deletions) is older than this, or the newest refused a mass delete', duration('--max-reconcile-age'))
-    .option('--workspace <name>', 'only this workspace (repeatable); default: the configured workspaces, else every one recorded', collect, [])
+    .option('--workspace <name>', 'only this workspace (repeatable); default: the configured workspaces, else every one recorded', collect)
     .option('--json', 'print the verdict as JSON on stdout')
     .addHelpText(
       'after',
@@ -41,7 +41,7 @@ export function registerCheck(program: Command): void {
     .action(async (opts: CheckOptions) => {
       const { config, log } = setup();
       const maxAgeMs = opts.maxAge ?? config.health.staleAfterMs;
-      const named = opts.workspace.length > 0 ? opts.workspace : config.workspaces.map((w) => w.name);
+      const named = opts.workspace ?? config.workspaces.map((w) => w.name);
       await withExistingDatabase(config, log, async (database) => {
         const { workspaceFreshness } = await import('../../db/freshness/workspace-freshness.ts');
         const rows = await workspaceFreshness(database.sql, named.length > 0 ? named : undefined);
