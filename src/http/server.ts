@@ -9,6 +9,7 @@ import type { Metrics } from './metrics.ts';
 import { BOARD_PATH, createQueueBoard } from './queue-board.ts';
 import type { Readiness } from './readiness.ts';
 import { withTimeout } from '../util/with-timeout.ts';
+import { consumerLags } from '../db/feed/consumer-lag.ts';
 import { loadHealth } from '../health/load-health.ts';
 import { parseOverviewQuery, renderOverview } from './status-page/overview.ts';
 import { loadWorkspaceDetail, renderWorkspaceDetail } from './status-page/workspace.ts';
@@ -85,9 +86,9 @@ function createRoutes(options: HttpServerOptions, boardEnabled: boolean): Record
     },
     '/': async (req, res) => {
       const now = new Date();
-      const health = await withTimeout(loadHealth(options.database.reads, options.config.health, now), pageTimeoutMs, 'postgres');
+      const [health, consumers] = await withTimeout(Promise.all([loadHealth(options.database.reads, options.config.health, now), consumerLags(options.database.reads)]), pageTimeoutMs, 'postgres');
       res.writeHead(200, PAGE_HEADERS);
-      res.end(renderOverview(health, parseOverviewQuery(urlOf(req).searchParams), { title: 'threetone-sync status', now, boardEnabled }));
+      res.end(renderOverview(health, parseOverviewQuery(urlOf(req).searchParams), { title: 'threetone-sync status', now, boardEnabled }, consumers));
     },
     [WORKSPACE_PREFIX]: async (req, res) => {
       const now = new Date();

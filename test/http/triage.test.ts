@@ -40,6 +40,15 @@ describe('triage of 300 workspaces', () => {
     expect(html).toContain('<a href="/?page=2">next →</a>');
   });
 
+  it('lists the change feed consumers and how far behind each is', async () => {
+    await env.database.sql`SELECT threetone_consumer_create('dbt-nightly', 'beginning')`;
+    await env.database.sql`INSERT INTO batch_call_history (workspace, id, name, agent_id, created_at_unix, scheduled_time_unix, last_updated_at_unix, status, agent_name, raw)
+      VALUES ('cust-0001', 'job-1', 'n', 'a', 1, 1, 2, 'pending', 'agent', '{}'::jsonb), ('cust-0001', 'job-2', 'n', 'a', 1, 1, 2, 'pending', 'agent', '{}'::jsonb)`;
+    const html = await (await fetch(`${env.server.url}/`)).text();
+    const consumers = html.slice(html.indexOf('<h2 id="consumers">'), html.indexOf('<h2 id="all">'));
+    expect(consumers).toMatch(/<td data-label="Consumer">dbt-nightly<\/td><td data-label="Behind" class="num">2 entries<\/td><td data-label="Oldest unread"><time/);
+  });
+
   it('serves one page per workspace and filters the table by state', async () => {
     const detail = await fetch(`${env.server.url}/workspaces/${names.failing[0]}`);
     expect(detail.status).toBe(200);
@@ -64,7 +73,9 @@ describe('triage of 300 workspaces', () => {
     const run = async (...args: string[]) => {
       const child = spawnCli(['status', ...args], { DATABASE_URL: env.database.url, COLUMNS: '100', LOG_LEVEL: 'warn' });
       expect(await child.exited).toBe(0);
-      return child.output().trimEnd().split('\n');
+      // The workspaces (or one's verdict), up to a blank line: the change feed's consumers or the runs follow.
+      const lines = child.output().trimEnd().split('\n');
+      return lines.indexOf('') === -1 ? lines : lines.slice(0, lines.indexOf(''));
     };
     const lines = await run();
     expect(lines[0]).toMatch(/^300 workspaces: 5 failing · 1 stuck · 3 stale · 0 warning · 0 running · 291 ok \(as of .+Z\)$/);

@@ -1,6 +1,7 @@
 import { ATTENTION_STATES, countStates, WORKSPACE_STATES, type WorkspaceHealth, type WorkspaceState } from '../../health/judge.ts';
 import { escapeHtml } from '../../util/html.ts';
 import { formatAge } from '../../util/time-format.ts';
+import { LAG_COUNT_CAP, type ConsumerLag } from '../../feed/lag.ts';
 import { formatCount, layout, stateBadge, timeTag, workspaceHref, type PageChrome } from './layout.ts';
 
 /** Rows of the table of all workspaces per page, and attention items shown before "see all". */
@@ -34,7 +35,7 @@ export function parseOverviewQuery(params: URLSearchParams): OverviewQuery {
  * worst first with their reason, then a filterable, paged table of all of them. Its size follows the page size,
  * not the number of workspaces.
  */
-export function renderOverview(all: readonly WorkspaceHealth[], query: OverviewQuery, chrome: PageChrome): string {
+export function renderOverview(all: readonly WorkspaceHealth[], query: OverviewQuery, chrome: PageChrome, consumers: readonly ConsumerLag[] = []): string {
   const now = chrome.now.getTime();
   if (all.length === 0) return layout(chrome, '<p class="empty">No sync has run yet.</p>');
   const counts = countStates(all);
@@ -81,6 +82,26 @@ ${pager}`;
 
   return layout(chrome, `${summary}
 <h2 id="attention">Needs attention (${formatCount(attention.length)})</h2>
-${attentionHtml}
+${attentionHtml}${renderConsumers(consumers, now)}
 ${table}`);
+}
+
+/** The change feed's consumers (`threetone-sync changes --consumer NAME`, the webhook): how far behind each is. */
+function renderConsumers(consumers: readonly ConsumerLag[], now: number): string {
+  if (consumers.length === 0) return '';
+  const rows = consumers
+    .map((c) => {
+      const behind = c.lagEntries === 0 || c.oldestUnreadAt === null ? 'caught up' : `${c.lagEntries >= LAG_COUNT_CAP ? `${formatCount(LAG_COUNT_CAP)}+` : formatCount(c.lagEntries)} entries`;
+      const oldest = c.oldestUnreadAt === null ? '—' : `${timeTag(c.oldestUnreadAt)} <span class="age">${escapeHtml(formatAge(now - c.oldestUnreadAt.getTime()))}</span>`;
+      return `<tr><td data-label="Consumer">${escapeHtml(c.name)}</td><td data-label="Behind" class="num">${behind}</td><td data-label="Oldest unread">${oldest}</td><td data-label="Acknowledged">${escapeHtml(formatAge(now - c.updatedAt.getTime()))}</td></tr>`;
+    })
+    .join('\n');
+  return `
+<h2 id="consumers">Change feed consumers</h2>
+<div class="scroll"><table class="cards consumers">
+<thead><tr><th scope="col">Consumer</th><th scope="col" class="num">Behind</th><th scope="col">Oldest unread</th><th scope="col">Acknowledged</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table></div>`;
 }
