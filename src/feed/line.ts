@@ -1,5 +1,7 @@
 import type { FeedKind } from './kinds.ts';
-import { formatPosition, type FeedPosition } from './position.ts';
+import { formatPosition, positionOf } from './position.ts';
+
+export { positionOf };
 
 /** One entry of the feed as read (src/db/feed/read-changes.ts). */
 export interface FeedEntry {
@@ -15,8 +17,6 @@ export interface FeedEntry {
   observedAt: Date;
   runId: number | null;
 }
-
-export const positionOf = (entry: Pick<FeedEntry, 'xid' | 'id'>): FeedPosition => ({ xid: entry.xid, id: entry.id });
 
 /**
  * The JSON line `changes` prints for an entry (without its newline). `id` is stable (deduplicate on it: delivery

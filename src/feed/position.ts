@@ -33,3 +33,6 @@ export function comparePositions(a: FeedPosition, b: FeedPosition): number {
   if (a.xid !== b.xid) return a.xid < b.xid ? -1 : 1;
   return a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
 }
+
+/** Where a reader that processed this entry stands. */
+export const positionOf = (entry: { xid: bigint; id: bigint }): FeedPosition => ({ xid: entry.xid, id: entry.id });

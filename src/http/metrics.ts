@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/connection.ts';
+import { consumerLags } from '../db/feed/consumer-lag.ts';
+import { lagSeconds, type ConsumerLag } from '../feed/lag.ts';
 import { DELETE_GUARD } from '../domain/runs.ts';
 import { defaultStaleAfterMs, WORKSPACE_STATES, type HealthThresholds, type WorkspaceHealth } from '../health/judge.ts';
 import { loadHealth } from '../health/load-health.ts';
@@ -51,6 +53,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   sources.events.on('run:finished', runCollectors(registry));
   pageCollectors(registry, sources.events);
   storeGauges(registry, snapshotReader(sources));
+  feedGauges(registry, sources);
   const observeBudgetWait = budgetCollectors(registry, sources);
   sources.events.on('budget:waited', ({ key, ms }) => observeBudgetWait(key, ms));
   return { registry };
@@ -161,6 +164,44 @@ function storeGauges(registry: Registry, snapshot: () => Promise<Snapshot>): voi
       for (const state of WORKSPACE_STATES) this.set({ state }, all.filter((h) => h.state === state).length);
     },
   });
+}
+
+/**
+ * The change feed's consumers (src/db/feed/), read on the reads pool at scrape time; both gauges share one read
+ * per scrape. A consumer with nothing to read reports 0.
+ */
+function feedGauges(registry: Registry, sources: MetricsSources): void {
+  const timeoutMs = sources.collectTimeoutMs ?? 2000;
+  let pending: Promise<ConsumerLag[] | undefined> | undefined;
+  const read = () =>
+    (pending ??= withTimeout(consumerLags(sources.database.reads), timeoutMs, 'feed')
+      .catch((error: unknown) => {
+        sources.log.warn({ source: 'feed', error: (error as Error)?.name }, 'metrics source did not answer');
+        return undefined;
+      })
+      .finally(() => (pending = undefined)));
+  const perConsumer = (name: string, help: string, value: (lag: ConsumerLag, now: Date) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['consumer'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const now = new Date();
+        for (const lag of (await read()) ?? []) this.set({ consumer: lag.name }, value(lag, now));
+      },
+    });
+  perConsumer(
+    'threetone_sync_feed_consumer_lag_entries',
+    'Change feed entries after the consumer\'s acknowledged position (threetone-sync changes, threetone_changes_ack), counted up to 1000000.',
+    (lag) => lag.lagEntries,
+  );
+  perConsumer(
+    'threetone_sync_feed_consumer_lag_seconds',
+    'Age of the oldest change feed entry the consumer has not acknowledged (observed_at), in seconds; 0 when it has read everything.',
+    (lag, now) => lagSeconds(lag, now),
+  );
 }
 
 /** Keys are API key fingerprints (never keys): the same label every process and the budget store use. */

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { workspaceRuns } from '../../db/runs/latest-runs.ts';
 import { runningWalks } from '../../db/runs/running-walks.ts';
+import { consumerLags } from '../../db/feed/consumer-lag.ts';
+import { consumerJson, consumerLines } from '../../feed/lag.ts';
 import type { WorkspaceHealth } from '../../health/judge.ts';
 import { loadHealth } from '../../health/load-health.ts';
 import { formatTable } from '../../util/table.ts';
@@ -58,15 +60,20 @@ export function registerStatus(program: Command): void {
           if (walking.length > 0) process.stdout.write(`\nrunning now:\n${fit(formatTable(walking.map(readableWalk), WALK_COLUMNS))}\n`);
           return;
         }
+        // The change feed's consumers and how far behind each is (src/db/feed/).
+        const consumers = await consumerLags(database.sql);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ as_of: now.toISOString(), workspaces: shown.map(healthJson) }, null, 2)}\n`);
-        } else if (all.length === 0) {
+          process.stdout.write(`${JSON.stringify({ as_of: now.toISOString(), workspaces: shown.map(healthJson), consumers: consumers.map((c) => consumerJson(c, now)) }, null, 2)}\n`);
+          return;
+        }
+        if (all.length === 0) {
           process.stdout.write('no runs yet: run `threetone-sync sync`\n');
         } else {
           process.stdout.write(`${summaryLine(all, now)}\n`);
           if (shown.length === 0) process.stdout.write('no workspace matches\n');
           else process.stdout.write(`${healthLines(shown, now, terminalWidth(), opts.verbose).join('\n')}\n`);
         }
+        if (consumers.length > 0) process.stdout.write(`\n${consumerLines(consumers, now).join('\n')}\n`);
       });
     });
 }

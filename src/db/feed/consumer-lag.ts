@@ -1,19 +1,6 @@
 import type postgres from 'postgres';
-import { parsePosition, type FeedPosition } from '../../feed/position.ts';
-
-/** Entries counted past a consumer's position at most: the count is a range of the feed's primary key. */
-export const LAG_COUNT_CAP = 1_000_000;
-
-export interface ConsumerLag {
-  name: string;
-  position: FeedPosition;
-  /** When it last acknowledged (or was created). */
-  updatedAt: Date;
-  /** Entries after its position, committed or not, up to LAG_COUNT_CAP. */
-  lagEntries: number;
-  /** When the oldest entry it has not acknowledged was observed; null when it has read everything. */
-  oldestUnreadAt: Date | null;
-}
+import { LAG_COUNT_CAP, type ConsumerLag } from '../../feed/lag.ts';
+import { parsePosition } from '../../feed/position.ts';
 
 /** Every consumer with how far behind it is: a probe and a bounded index range each. */
 export async function consumerLags(sql: postgres.Sql): Promise<ConsumerLag[]> {
