@@ -3,6 +3,8 @@ import { defaultStaleAfterMs, type HealthThresholds } from './health/judge.ts';
 import { z } from 'zod';
 import { ConfigError } from './errors/ConfigError.ts';
 import { parseDuration } from './util/duration.ts';
+import { FEED_KINDS, type FeedKind } from './feed/kinds.ts';
+import { secretKey } from './webhooks/sign.ts';
 
 /**
  * The one place that reads the environment. Everything else receives a
@@ -97,6 +99,21 @@ const timeZoneVar = (fallback: string) =>
     } catch {
       return `must be an IANA time zone such as UTC or Europe/Berlin (got "${text}")`;
     }
+  });
+
+/** A comma-separated list of words (`created,deleted`); unset or empty: undefined. Each checked by `problem`. */
+const listVar = (problem: (word: string) => string | undefined) =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const words = [...new Set(v.split(',').map((w) => w.trim()).filter((w) => w !== ''))];
+    for (const word of words) {
+      const message = problem(word);
+      if (message !== undefined) {
+        ctx.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      }
+    }
+    return words.length > 0 ? words : undefined;
   });
 
 const workspaceName = z
@@ -249,6 +266,29 @@ const envSchema = z.object({
   /** Basic-auth credentials of the queue dashboard at /queues; it is not served unless both are set. */
   QUEUE_BOARD_USER: optionalString,
   QUEUE_BOARD_PASSWORD: optionalString,
+  /**
+   * Receiver of the signed webhooks (README "Webhooks"): the worker POSTs the change feed there in batches of JSON,
+   * signed as Standard Webhooks says, at least once and in feed order. Unset: no webhooks. Never logged: logs, metrics
+   * and the status page name it by its host and a hash. Use https:// across a network you do not trust.
+   */
+  WEBHOOK_URL: urlVar(['https:', 'http:'], 'https://hooks.example.com/threetone'),
+  /** The signing secret, `whsec_` followed by base64 of 24-64 bytes; required with WEBHOOK_URL. Never logged or stored. */
+  WEBHOOK_SECRET: optionalString,
+  /** Only these kinds of change, comma-separated: created, updated, amended, deleted, undeleted. Default: all. */
+  WEBHOOK_EVENTS: listVar((word) =>
+    (FEED_KINDS as readonly string[]).includes(word) ? undefined : `must list kinds of change among ${FEED_KINDS.join(', ')} (got "${word}")`,
+  ),
+  /** Only changes whose job status (after the change) is one of these, comma-separated (e.g. failed,cancelled). Default: all. */
+  WEBHOOK_STATUSES: listVar((word) => (/^[a-z][a-z0-9_]{0,63}$/.test(word) ? undefined : `must list job statuses such as completed,failed (got "${word}")`)),
+  /** Per-request timeout in ms (connect, send, the answer's headers). Default 10000. */
+  WEBHOOK_TIMEOUT_MS: intVar(100, 600_000, 10_000),
+  /** Feed entries read per delivery (a delivery holds those the filters keep, so at most this many). Default 100. */
+  WEBHOOK_BATCH_SIZE: intVar(1, 10_000, 100),
+  /** A receiver is paused after this many failed attempts in a row, or after failing for WEBHOOK_PAUSE_AFTER. Defaults 10 and 15m. */
+  WEBHOOK_PAUSE_AFTER_FAILURES: intVar(1, 1_000_000, 10),
+  WEBHOOK_PAUSE_AFTER: durationVar('15m', 1000),
+  /** While paused: one attempt this often; delivery resumes from the same batch once one succeeds. Default 5m. */
+  WEBHOOK_PROBE_EVERY: durationVar('5m', 1000),
   /** pino level. Default info. */
   LOG_LEVEL: optionalString.pipe(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).optional()).transform((v) => v ?? 'info'),
 });
@@ -307,6 +347,26 @@ export interface HttpConfig {
   board: { user: string; password: string } | undefined;
 }
 
+export interface WebhookConfig {
+  /** Never logged: see receiverFingerprint() in src/webhooks/sign.ts. */
+  url: string;
+  /** `whsec_<base64>`. Never logged. */
+  secret: string;
+  /** WEBHOOK_EVENTS and WEBHOOK_STATUSES; undefined: all. */
+  filter: { kinds?: FeedKind[]; statuses?: string[] };
+  timeoutMs: number;
+  batchSize: number;
+  timings: {
+    /** Backoff: full jitter from 1 s, doubling, up to 5 min; a Retry-After is honoured up to 10 min. */
+    baseDelayMs: number;
+    maxDelayMs: number;
+    maxRetryAfterMs: number;
+    pauseAfterFailures: number;
+    pauseAfterMs: number;
+    probeEveryMs: number;
+  };
+}
+
 export interface Config {
   apiKey: string | undefined;
   baseUrl: string;
@@ -334,6 +394,8 @@ export interface Config {
   reportTimeZone: string | undefined;
   /** Days of sync_runs and of rejected_records kept; 0 keeps everything (src/jobs/retention.ts). */
   retention: { runDays: number; rejectedDays: number };
+  /** Signed webhooks (src/webhooks/); undefined when WEBHOOK_URL is unset. */
+  webhook: WebhookConfig | undefined;
   /** Session settings of the sync's Postgres connections, and the migration lock's wait. */
   pg: { statementTimeoutMs: number; lockTimeoutMs: number; migrationLockTimeoutMs: number };
   databaseUrl: string | undefined;
@@ -356,6 +418,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const insecure = insecureBaseUrl(parsed.data.THREETONE_BASE_URL, parsed.data.THREETONE_ALLOW_INSECURE_HTTP);
     if (insecure) problems.push(insecure);
   }
+  if (parsed.success) problems.push(...webhookProblems(parsed.data.WEBHOOK_URL, parsed.data.WEBHOOK_SECRET));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -408,6 +471,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reportTimeZone: e.REPORT_TIME_ZONE,
     walk: { maxPages: e.WALK_MAX_PAGES, maxRestarts: e.WALK_MAX_RESTARTS },
     retention: { runDays: e.RUN_RETENTION_DAYS, rejectedDays: e.REJECTED_RETENTION_DAYS },
+    webhook: e.WEBHOOK_URL
+      ? {
+          url: e.WEBHOOK_URL,
+          secret: e.WEBHOOK_SECRET!,
+          filter: { kinds: e.WEBHOOK_EVENTS as FeedKind[] | undefined, statuses: e.WEBHOOK_STATUSES },
+          timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+          batchSize: e.WEBHOOK_BATCH_SIZE,
+          timings: {
+            baseDelayMs: 1000,
+            maxDelayMs: 300_000,
+            maxRetryAfterMs: 600_000,
+            pauseAfterFailures: e.WEBHOOK_PAUSE_AFTER_FAILURES,
+            pauseAfterMs: e.WEBHOOK_PAUSE_AFTER,
+            probeEveryMs: e.WEBHOOK_PROBE_EVERY,
+          },
+        }
+      : undefined,
     pg: { statementTimeoutMs: e.PG_STATEMENT_TIMEOUT_MS, lockTimeoutMs: e.PG_LOCK_TIMEOUT_MS, migrationLockTimeoutMs: e.MIGRATION_LOCK_TIMEOUT_MS },
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -431,6 +511,24 @@ function insecureBaseUrl(baseUrl: string, allowed: boolean): string | undefined 
   if (url.username || url.password) return 'THREETONE_BASE_URL must not contain a user name or password (the API key is the only credential)';
   if (url.protocol !== 'http:' || allowed || LOOPBACK.test(url.hostname)) return undefined;
   return `THREETONE_BASE_URL must use https:// for a host that is not loopback (${url.hostname}): plain http would send the API key unencrypted; set THREETONE_ALLOW_INSECURE_HTTP=1 to allow it anyway`;
+}
+
+/** WEBHOOK_SECRET goes with WEBHOOK_URL and must be a Standard Webhooks secret; no message repeats either value. */
+function webhookProblems(url: string | undefined, secret: string | undefined): string[] {
+  if (url === undefined) return [];
+  const problems: string[] = [];
+  const parsed = new URL(url);
+  if (parsed.username || parsed.password) problems.push('WEBHOOK_URL must not contain a user name or password (deliveries are authenticated by their signature)');
+  if (secret === undefined) {
+    problems.push('WEBHOOK_SECRET is required with WEBHOOK_URL: set it to whsec_ followed by base64, e.g. whsec_$(openssl rand -base64 32)');
+  } else {
+    try {
+      secretKey(secret);
+    } catch (error) {
+      problems.push(`WEBHOOK_SECRET ${(error as Error).message}`);
+    }
+  }
+  return problems;
 }
 
 /**

@@ -12,6 +12,7 @@ import { checkRedis, openQueueStore, type SyncQueue, type SyncWorker } from '../
 import { startRetention } from '../jobs/retention.ts';
 import { keepSchedules, registerSchedules, SCHEDULE_REFRESH_MS } from '../jobs/schedules.ts';
 import { describeError } from '../errors/describe-error.ts';
+import { startWebhookDelivery, type WebhookDeliveryOptions } from '../webhooks/deliver.ts';
 
 export interface WorkerHandle {
   backend: 'redis' | 'postgres';
@@ -29,7 +30,12 @@ export interface WorkerHandle {
 export interface WorkerOptions {
   /** How often the schedules are registered again. Default SCHEDULE_REFRESH_MS. */
   scheduleRefreshMs?: number;
+  /** Webhook delivery's lock retry and follow timings (tests); defaults in src/webhooks/deliver.ts. */
+  webhookTimings?: Pick<WebhookDeliveryOptions, 'lockRetryMs' | 'pollMs' | 'safetyPollMs' | 'retryMs'>;
 }
+
+/** Longest the webhook delivery's stop waits for an attempt in flight to end. */
+const WEBHOOK_STOP_DEADLINE_MS = 5_000;
 
 /**
  * `threetone-sync worker`: migrations, schedules, then jobs until closed.
@@ -87,6 +93,13 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
       });
       cleanups.push(() => http.close());
       httpUrl = http.url;
+    }
+
+    // Signed webhooks: a consumer of the change feed, after the HTTP server (its state is on /metrics), stopped
+    // before it closes. Stopping aborts an attempt in flight; its batch goes again later (at least once).
+    if (config.webhook) {
+      const webhooks = startWebhookDelivery({ sql: database.sql, databaseUrl: database.url, log, webhook: config.webhook, ...options.webhookTimings });
+      cleanups.push(() => webhooks.stop(WEBHOOK_STOP_DEADLINE_MS));
     }
 
     await registerSchedules(queue, config, workspaces, log);
