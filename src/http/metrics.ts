@@ -10,6 +10,7 @@ import type { RunEvents } from '../jobs/run-events.ts';
 import type { SyncSummary } from '../jobs/sync-run.ts';
 import type { Logger } from '../log.ts';
 import { withTimeout } from '../util/with-timeout.ts';
+import { webhookCollectors } from './webhook-metrics.ts';
 
 /** Job states shown by `threetone_queue_jobs`; BullMQ 6 has no `paused` state. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
@@ -56,6 +57,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   feedGauges(registry, sources);
   const observeBudgetWait = budgetCollectors(registry, sources);
   sources.events.on('budget:waited', ({ key, ms }) => observeBudgetWait(key, ms));
+  webhookCollectors(registry, sources);
   return { registry };
 }
 
