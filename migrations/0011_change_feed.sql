@@ -27,8 +27,9 @@ CREATE TABLE "feed_consumers" (
 --
 -- New versions: statement-level over the inserted rows (one call per page, however many rows). A page the sync
 -- found unchanged inserts nothing: the trigger writes no row and sends nothing. Per row, one probe of history's
--- primary key for the previous version (the next lower one, which may be in the same statement); only a job's
--- first-looking version probes for a higher one already stored (a late older version is `updated`, not a second
+-- primary key for any other version of the job: a job's first version (a first load) stops there. Otherwise a
+-- probe for the previous version (the next lower one, which may be in the same statement), and, when there is
+-- none, one for a higher version stored before this statement (a late older version is `updated`, not a second
 -- `created`). Scalar subqueries, so the cached plan stays index probes whatever the statement's size.
 CREATE FUNCTION change_feed_versions_inserted() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, public
@@ -38,6 +39,7 @@ DECLARE
 BEGIN
   INSERT INTO public.change_feed (kind, workspace, job_id, version, status, previous_status, observed_at, run_id)
   SELECT CASE
+           WHEN s.other IS NULL THEN 'created'
            WHEN s.previous_status IS NOT NULL THEN 'updated'
            WHEN (SELECT 1 FROM public.batch_call_history o
                  WHERE o.workspace = s.workspace AND o.id = s.id AND o.last_updated_at_unix > s.last_updated_at_unix
@@ -48,12 +50,21 @@ BEGIN
          END,
          s.workspace, s.id, s.last_updated_at_unix, s.status, s.previous_status, s.observed_at, s.run_id
   FROM (
-    SELECT t.workspace, t.id, t.last_updated_at_unix, t.status, t.observed_at, t.run_id,
-           (SELECT o.status FROM public.batch_call_history o
-             WHERE o.workspace = t.workspace AND o.id = t.id AND o.last_updated_at_unix < t.last_updated_at_unix
-             ORDER BY o.last_updated_at_unix DESC LIMIT 1) AS previous_status
-    FROM inserted t
-    OFFSET 0 -- not pulled up: previous_status is read twice above and must be probed once
+    SELECT o.*,
+           CASE WHEN o.other IS NOT NULL THEN
+             (SELECT p.status FROM public.batch_call_history p
+               WHERE p.workspace = o.workspace AND p.id = o.id AND p.last_updated_at_unix < o.last_updated_at_unix
+               ORDER BY p.last_updated_at_unix DESC LIMIT 1)
+           END AS previous_status
+    FROM (
+      -- Any other version of the job: none for a first load's rows, which then cost this one probe.
+      SELECT t.workspace, t.id, t.last_updated_at_unix, t.status, t.observed_at, t.run_id,
+             (SELECT 1 FROM public.batch_call_history x
+               WHERE x.workspace = t.workspace AND x.id = t.id AND x.last_updated_at_unix <> t.last_updated_at_unix LIMIT 1) AS other
+      FROM inserted t
+      OFFSET 0
+    ) o
+    OFFSET 0 -- not pulled up: other and previous_status are read twice above and must be probed once
   ) s;
   GET DIAGNOSTICS written = ROW_COUNT;
   IF written > 0 THEN
