@@ -12,7 +12,7 @@ import { checkRedis, openQueueStore, type SyncQueue, type SyncWorker } from '../
 import { startRetention } from '../jobs/retention.ts';
 import { keepSchedules, registerSchedules, SCHEDULE_REFRESH_MS } from '../jobs/schedules.ts';
 import { describeError } from '../errors/describe-error.ts';
-import { startWebhookDelivery, type WebhookDeliveryOptions } from '../webhooks/deliver.ts';
+import { ensureWebhookConsumer, startWebhookDelivery, type WebhookDeliveryOptions } from '../webhooks/deliver.ts';
 
 export interface WorkerHandle {
   backend: 'redis' | 'postgres';
@@ -98,6 +98,8 @@ export async function startWorker(config: Config, log: Logger, options: WorkerOp
     // Signed webhooks: a consumer of the change feed, after the HTTP server (its state is on /metrics), stopped
     // before it closes. Stopping aborts an attempt in flight; its batch goes again later (at least once).
     if (config.webhook) {
+      // Created (from now on) before any job runs, so the first sync of a fresh install is delivered.
+      await ensureWebhookConsumer(database.sql);
       const webhooks = startWebhookDelivery({ sql: database.sql, databaseUrl: database.url, log, webhook: config.webhook, ...options.webhookTimings });
       cleanups.push(() => webhooks.stop(WEBHOOK_STOP_DEADLINE_MS));
     }

@@ -61,6 +61,14 @@ export interface WebhookDelivery {
 class Stopped extends Error {}
 
 /**
+ * Creates the webhook consumer at `since` (default `now`) unless it exists; the worker awaits this before it takes
+ * jobs, so a fresh install's first sync is delivered. Returns whether it was created.
+ */
+export async function ensureWebhookConsumer(sql: postgres.Sql, consumer = WEBHOOK_CONSUMER, since = 'now'): Promise<boolean> {
+  return (await createConsumer(sql, consumer, since)).created;
+}
+
+/**
  * Delivers the change feed to WEBHOOK_URL as a durable feed consumer: one loop, batches in feed order (so in order
  * per workspace), each POSTed signed (Standard Webhooks) and acknowledged only after a 2xx: at least once. A failed
  * attempt (network error, timeout, non-2xx) is retried with full-jitter backoff, or after the receiver's
