@@ -19,7 +19,7 @@ CREATE FUNCTION sync_workspaces_follow_walk() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, public
 AS $$
 BEGIN
-  -- The row exists: sync_workspaces_run_started fires first on an insert (triggers fire in name order).
+  -- On a status change of an existing run, so the workspace's row exists.
   UPDATE public.sync_workspaces
      SET last_complete_walk_at = GREATEST(last_complete_walk_at, NEW.finished_at),
          last_reconcile_at = CASE WHEN NEW.kind = 'reconcile' THEN GREATEST(last_reconcile_at, NEW.finished_at) ELSE last_reconcile_at END
@@ -27,7 +27,26 @@ BEGIN
   RETURN NULL;
 END
 $$;--> statement-breakpoint
-CREATE TRIGGER sync_workspaces_run_walked AFTER INSERT OR UPDATE OF status ON sync_runs
+-- Runs inserted already finished (a backfill), once a statement, after 0010's sync_workspaces_runs_inserted has made
+-- the rows (statement triggers fire in name order).
+CREATE FUNCTION sync_workspaces_runs_walked() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public
+AS $$
+BEGIN
+  UPDATE public.sync_workspaces w
+     SET last_complete_walk_at = GREATEST(w.last_complete_walk_at, n.walked),
+         last_reconcile_at = GREATEST(w.last_reconcile_at, n.reconciled)
+    FROM (SELECT i.workspace, max(i.finished_at) AS walked, max(i.finished_at) FILTER (WHERE i.kind = 'reconcile') AS reconciled
+            FROM inserted i
+           WHERE i.status = 'succeeded' AND i.stop_reason = 'end' AND i.kind IN ('full', 'reconcile') AND i.finished_at IS NOT NULL
+           GROUP BY i.workspace) n
+   WHERE w.workspace = n.workspace;
+  RETURN NULL;
+END
+$$;--> statement-breakpoint
+CREATE TRIGGER sync_workspaces_runs_walked AFTER INSERT ON sync_runs
+REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION sync_workspaces_runs_walked();--> statement-breakpoint
+CREATE TRIGGER sync_workspaces_run_walked AFTER UPDATE OF status ON sync_runs
 FOR EACH ROW WHEN (NEW.status = 'succeeded' AND NEW.stop_reason = 'end' AND NEW.kind IN ('full', 'reconcile') AND NEW.finished_at IS NOT NULL)
 EXECUTE FUNCTION sync_workspaces_follow_walk();--> statement-breakpoint
 UPDATE sync_workspaces w
