@@ -77,6 +77,24 @@ describe('sync_workspaces, kept by a trigger on sync_runs', () => {
     }
   });
 
+  it('follows runs inserted already finished, many in one statement (a backfill), as it follows runs one at a time', async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    await database.sql`
+      INSERT INTO sync_runs (workspace, kind, status, started_at, finished_at, error, stop_reason, list_order)
+      SELECT 'ws-' || (g % 3), CASE WHEN g % 7 = 0 THEN 'reconcile' ELSE 'incremental' END,
+             CASE WHEN g % 10 = 0 OR g > 2990 THEN 'failed' ELSE 'succeeded' END,
+             now() - make_interval(mins => 3000 - g), now() - make_interval(mins => 3000 - g) + interval '30 s',
+             CASE WHEN g % 10 = 0 OR g > 2990 THEN 'run ' || g || ' failed' END,
+             CASE WHEN g % 70 = 0 THEN 'delete_guard' WHEN g % 10 = 0 OR g > 2990 THEN 'error' ELSE 'end' END,
+             CASE WHEN g % 11 = 0 THEN 'unknown' ELSE 'created' END
+      FROM generate_series(1, 3000) g`;
+    // One more, alone, after the bulk: the two paths agree on the same rows.
+    await playRuns(database.sql, 11);
+    expect(await kept(database.sql)).toEqual(await recomputed(database.sql));
+    expect((await kept(database.sql)).find((w) => w.workspace === 'ws-1')).toMatchObject({ failing_runs: expect.any(Number) });
+  });
+
   it('keeps a failing streak when retention deletes the failed runs it counted', async () => {
     const database = await createTestDatabase();
     cleanups.push(() => database.drop());
