@@ -11,6 +11,7 @@ import type { Readiness } from './readiness.ts';
 import { withTimeout } from '../util/with-timeout.ts';
 import { consumerLags } from '../db/feed/consumer-lag.ts';
 import { loadHealth } from '../health/load-health.ts';
+import { webhookState } from '../webhooks/state.ts';
 import { parseOverviewQuery, renderOverview } from './status-page/overview.ts';
 import { loadWorkspaceDetail, renderWorkspaceDetail } from './status-page/workspace.ts';
 
@@ -88,7 +89,7 @@ function createRoutes(options: HttpServerOptions, boardEnabled: boolean): Record
       const now = new Date();
       const [health, consumers] = await withTimeout(Promise.all([loadHealth(options.database.reads, options.config.health, now), consumerLags(options.database.reads)]), pageTimeoutMs, 'postgres');
       res.writeHead(200, PAGE_HEADERS);
-      res.end(renderOverview(health, parseOverviewQuery(urlOf(req).searchParams), { title: 'threetone-sync status', now, boardEnabled }, consumers));
+      res.end(renderOverview(health, parseOverviewQuery(urlOf(req).searchParams), { title: 'threetone-sync status', now, boardEnabled }, consumers, webhookState()));
     },
     [WORKSPACE_PREFIX]: async (req, res) => {
       const now = new Date();

@@ -75,4 +75,16 @@ describe('the overview', () => {
   it('says so when nothing needs attention', () => {
     expect(renderOverview(many.filter((h) => h.state === 'ok'), { page: 1 }, chrome)).toContain('Nothing needs attention');
   });
+
+  it('leads with a paused webhook, and says who delivers otherwise', () => {
+    const webhook = {
+      receiver: 'hooks.example.com#1a2b3c4d', consumer: 'webhook', role: 'delivering' as const, paused: true, pausedAt: new Date(NOW.getTime() - 20 * MIN),
+      failures: 10, failingSince: new Date(NOW.getTime() - 35 * MIN), lastError: 'HTTP 503', lastAttemptAt: NOW, lastDeliveredAt: null, position: null,
+      attempts: { delivered: 0, rejected: 10, error: 0, timeout: 0 }, entriesDelivered: 0,
+    };
+    const html = renderOverview(many, { page: 1 }, chrome, [], webhook);
+    expect(html).toMatch(/<main>\n<p class="warning-box" role="alert"><strong>Webhook paused<\/strong> since <time[^>]*>[^<]*<\/time> <span class="age">20 min ago<\/span>: 10 failed attempts to hooks\.example\.com#1a2b3c4d, the last HTTP 503;/);
+    expect(renderOverview(many, { page: 1 }, chrome, [], { ...webhook, paused: false, failures: 0, role: 'standby' })).toContain('another worker delivers (this one stands by)');
+    expect(renderOverview(many, { page: 1 }, chrome)).not.toContain('Webhook');
+  });
 });

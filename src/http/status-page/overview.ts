@@ -2,6 +2,7 @@ import { ATTENTION_STATES, countStates, WORKSPACE_STATES, type WorkspaceHealth, 
 import { escapeHtml } from '../../util/html.ts';
 import { formatAge } from '../../util/time-format.ts';
 import { LAG_COUNT_CAP, type ConsumerLag } from '../../feed/lag.ts';
+import type { WebhookState } from '../../webhooks/state.ts';
 import { formatCount, layout, stateBadge, timeTag, workspaceHref, type PageChrome } from './layout.ts';
 
 /** Rows of the table of all workspaces per page, and attention items shown before "see all". */
@@ -35,9 +36,15 @@ export function parseOverviewQuery(params: URLSearchParams): OverviewQuery {
  * worst first with their reason, then a filterable, paged table of all of them. Its size follows the page size,
  * not the number of workspaces.
  */
-export function renderOverview(all: readonly WorkspaceHealth[], query: OverviewQuery, chrome: PageChrome, consumers: readonly ConsumerLag[] = []): string {
+export function renderOverview(
+  all: readonly WorkspaceHealth[],
+  query: OverviewQuery,
+  chrome: PageChrome,
+  consumers: readonly ConsumerLag[] = [],
+  webhook?: WebhookState,
+): string {
   const now = chrome.now.getTime();
-  if (all.length === 0) return layout(chrome, '<p class="empty">No sync has run yet.</p>');
+  if (all.length === 0) return layout(chrome, `${renderWebhook(webhook, now)}<p class="empty">No sync has run yet.</p>`);
   const counts = countStates(all);
   const summary = `<ul class="summary" aria-label="Workspaces by state">
 <li><a href="/"${query.state === undefined ? ' class="current"' : ''}><strong>${formatCount(all.length)}</strong> workspaces</a></li>
@@ -80,10 +87,22 @@ ${rows}
 </table></div>
 ${pager}`;
 
-  return layout(chrome, `${summary}
+  return layout(chrome, `${renderWebhook(webhook, now)}${summary}
 <h2 id="attention">Needs attention (${formatCount(attention.length)})</h2>
 ${attentionHtml}${renderConsumers(consumers, now)}
 ${table}`);
+}
+
+/** Webhook delivery as this worker sees it: a paused receiver leads the page, since nothing downstream hears of changes. */
+function renderWebhook(webhook: WebhookState | undefined, now: number): string {
+  if (webhook === undefined) return '';
+  if (webhook.paused) {
+    const since = webhook.pausedAt === null ? '' : ` since ${timeTag(webhook.pausedAt)} <span class="age">${escapeHtml(formatAge(now - webhook.pausedAt.getTime()))}</span>`;
+    return `<p class="warning-box" role="alert"><strong>Webhook paused</strong>${since}: ${webhook.failures} failed attempts to ${escapeHtml(webhook.receiver)}, the last ${escapeHtml(webhook.lastError ?? 'unknown')}; one attempt every WEBHOOK_PROBE_EVERY until it answers, then it catches up.</p>\n`;
+  }
+  const last = webhook.lastDeliveredAt === null ? 'nothing delivered yet' : `last delivered ${escapeHtml(formatAge(now - webhook.lastDeliveredAt.getTime()))}`;
+  const failing = webhook.failures > 0 ? `; ${webhook.failures} failed attempt${webhook.failures === 1 ? '' : 's'} in a row, the last ${escapeHtml(webhook.lastError ?? 'unknown')}` : '';
+  return `<p class="muted">Webhook to ${escapeHtml(webhook.receiver)}: ${webhook.role === 'delivering' ? `delivering from this worker, ${last}${failing}` : 'another worker delivers (this one stands by)'}.</p>\n`;
 }
 
 /** The change feed's consumers (`threetone-sync changes --consumer NAME`, the webhook): how far behind each is. */
