@@ -149,6 +149,28 @@ describe('threetone-sync changes', () => {
     expect(await follower.exited).toBe(0);
   });
 
+  it('--follow falls back to polling when its notification connection is killed, and listens again', async () => {
+    await entries(1);
+    const follower = changes(['--consumer', 'dropped', '--follow']);
+    await stdoutLines(follower, 1);
+    const listenPid = async () =>
+      (await database.sql<{ pid: number }[]>`
+        select pid from pg_stat_activity where datname = current_database() and application_name = 'threetone-sync-listen' and query ilike 'listen%'`)[0]?.pid;
+    let pid: number | undefined;
+    while ((pid = await listenPid()) === undefined) await new Promise((r) => setTimeout(r, 50));
+    await database.sql`select pg_terminate_backend(${pid})`;
+    await entries(1);
+    expect((await stdoutLines(follower, 2))[1]).toMatchObject({ kind: 'created', job_id: 'job1' });
+    // LISTEN is back (a new backend), and a commit is printed again.
+    let again: number | undefined;
+    while ((again = await listenPid()) === undefined || again === pid) await new Promise((r) => setTimeout(r, 50));
+    await entries(1);
+    await stdoutLines(follower, 3);
+    expect(follower.output()).toContain('change notifications are down');
+    follower.process.kill('SIGTERM');
+    expect(await follower.exited).toBe(0);
+  });
+
   it('--follow prints a page as soon as it commits', async () => {
     const follower = changes(['--consumer', 'f', '--follow']);
     const { owner, release } = await ownRun(database, 'w');

@@ -72,7 +72,11 @@ SQL users get the same from threetone_changes(consumer, max) and threetone_chang
           if (opts.follow) {
             listener = await listenForChanges(database.url, {
               onWake: () => wake.notify(),
-              onDown: (error) => log.warn({ error: (error as Error)?.message }, 'change notifications are down: polling every 5 s'),
+              onDown: (error) => {
+                log.warn({ error: (error as Error)?.message }, 'change notifications are down: polling every 5 s');
+                // Read now, then every 5 s (consume polls while listening() is false) until LISTEN holds again.
+                wake.notify();
+              },
             });
           }
           const result = await consume(
