@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import { ackConsumer } from '../db/feed/ack-consumer.ts';
 import { createConsumer } from '../db/feed/create-consumer.ts';
 import { listenForChanges, type ChangeListener } from '../db/feed/listen-changes.ts';
-import { lockConsumer } from '../db/feed/lock-consumer.ts';
+import { lockConsumer, type ConsumerLock } from '../db/feed/lock-consumer.ts';
 import { hasPendingChanges } from '../db/feed/pending-changes.ts';
 import { readChanges } from '../db/feed/read-changes.ts';
 import { describeError } from '../errors/describe-error.ts';
@@ -59,6 +59,13 @@ export interface WebhookDelivery {
 }
 
 class Stopped extends Error {}
+
+/** This worker's consumer lock went (its connection dropped): another worker may deliver now. */
+class LockLost extends Error {
+  constructor() {
+    super('the webhook consumer lock was lost with its connection; another worker may deliver now');
+  }
+}
 
 /**
  * Creates the webhook consumer at `since` (default `now`) unless it exists; the worker awaits this before it takes
@@ -155,10 +162,11 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
     }
   };
 
-  /** Sends one batch until the receiver takes it; throws Stopped at a stop. */
-  const deliver = async (batch: WebhookBatch): Promise<void> => {
+  /** Sends one batch until the receiver takes it; throws Stopped at a stop, and whatever `beforeAttempt` throws. */
+  const deliver = async (batch: WebhookBatch, beforeAttempt: () => Promise<void>): Promise<void> => {
     for (;;) {
       if (stopping.signal.aborted) throw new Stopped();
+      await beforeAttempt();
       state.lastAttemptAt = new Date();
       const result = await attempt(batch);
       state.attempts[result.outcome] += 1;
@@ -187,7 +195,10 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
     }
   };
 
-  const followFeed = async (): Promise<void> => {
+  const followFeed = async (lock: ConsumerLock): Promise<void> => {
+    const stillHolding = async () => {
+      if (!(await lock.held())) throw new LockLost();
+    };
     const start = await createConsumer(sql, consumer, options.since ?? 'now');
     if (start.created) log.info({ consumer, position: formatPosition(start.position) }, `webhook consumer "${consumer}" created at ${formatPosition(start.position)}`);
     state.position = formatPosition(start.position);
@@ -205,9 +216,10 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
           pending: (position) => hasPendingChanges(sql, position),
           write: async () => {
             const selected = selectEntries(read, webhook.filter);
-            if (selected.length > 0) await deliver(buildBatch(selected, new Date()));
+            if (selected.length > 0) await deliver(buildBatch(selected, new Date()), stillHolding);
           },
           ack: async (position) => {
+            await stillHolding();
             await ackConsumer(sql, consumer, position);
             state.position = formatPosition(position);
           },
@@ -223,7 +235,7 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
   const run = async (): Promise<void> => {
     let announcedStandby = false;
     while (!stopping.signal.aborted) {
-      let lock: { release(): Promise<void> } | undefined;
+      let lock: ConsumerLock | undefined;
       try {
         lock = await lockConsumer(options.databaseUrl, consumer);
         if (!lock) {
@@ -234,7 +246,7 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
           state.role = 'delivering';
           announcedStandby = false;
           log.info({ consumer, receiver }, `delivering the change feed to webhook receiver ${receiver}`);
-          await followFeed();
+          await followFeed(lock);
         }
       } catch (error) {
         if (!(error instanceof Stopped) && !stopping.signal.aborted) {
