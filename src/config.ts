@@ -1,5 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { defaultStaleAfterMs, type HealthThresholds } from './health/judge.ts';
+import type { RetryTimings } from './webhooks/policy.ts';
 import { z } from 'zod';
 import { ConfigError } from './errors/ConfigError.ts';
 import { parseDuration } from './util/duration.ts';
@@ -356,15 +357,8 @@ export interface WebhookConfig {
   filter: { kinds?: FeedKind[]; statuses?: string[] };
   timeoutMs: number;
   batchSize: number;
-  timings: {
-    /** Backoff: full jitter from 1 s, doubling, up to 5 min; a Retry-After is honoured up to 10 min. */
-    baseDelayMs: number;
-    maxDelayMs: number;
-    maxRetryAfterMs: number;
-    pauseAfterFailures: number;
-    pauseAfterMs: number;
-    probeEveryMs: number;
-  };
+  /** Backoff: full jitter from 1 s, doubling, up to 5 min; a Retry-After is honoured up to 10 min. */
+  timings: RetryTimings;
 }
 
 export interface Config {

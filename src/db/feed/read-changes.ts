@@ -1,5 +1,4 @@
 import type postgres from 'postgres';
-import type { FeedKind } from '../../feed/kinds.ts';
 import type { FeedEntry } from '../../feed/line.ts';
 import type { FeedPosition } from '../../feed/position.ts';
 
@@ -21,18 +20,8 @@ WHERE (f.xid, f.id) > ($1::pg_catalog.xid8, $2::pg_catalog.int8)
 ORDER BY f.xid, f.id
 LIMIT $3`;
 
-interface Row {
-  id: string;
-  xid: string;
-  kind: FeedKind;
-  workspace: string;
-  jobId: string;
-  version: number;
-  status: string;
-  previousStatus: string | null;
-  observedAt: Date;
-  runId: number | null;
-}
+/** An entry as the driver hands it over: the two bigints as text. */
+type Row = Omit<FeedEntry, 'id' | 'xid'> & { id: string; xid: string };
 
 export async function readChanges(sql: postgres.Sql, position: FeedPosition, limit: number): Promise<FeedEntry[]> {
   const rows = await sql.unsafe<Row[]>(READ_CHANGES, [position.xid.toString(), position.id.toString(), limit], { prepare: true });
