@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { sessionOptions } from './session.ts';
 import { loadConfig } from '../config.ts';
 import { findPostgresError } from '../errors/describe-error.ts';
 import { ConfigError } from '../errors/ConfigError.ts';
@@ -37,14 +38,7 @@ export async function runMigrations(database: Pick<Database, 'url'>, options: Mi
   // A one-connection client of its own, not a reserved pool connection (see workspace-lock.ts). The
   // migration runs on it too: the pool's statement_timeout would cut a long index build, while
   // lock_timeout here also keeps a DDL statement from queueing every reader behind it for long.
-  const session = postgres(database.url, {
-    max: 1,
-    idle_timeout: 0,
-    max_lifetime: null,
-    connect_timeout: 10,
-    onnotice: () => undefined,
-    connection: { application_name: MIGRATION_APPLICATION_NAME, lock_timeout: lockTimeoutMs },
-  });
+  const session = postgres(database.url, sessionOptions(MIGRATION_APPLICATION_NAME, { connection: { lock_timeout: lockTimeoutMs } }));
   try {
     const [free] = await session<{ locked: boolean }[]>`select pg_catalog.pg_try_advisory_lock(${MIGRATION_LOCK}::bigint) as locked`;
     if (!free?.locked) {

@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { sessionOptions } from './session.ts';
 import { SyncLockedError } from '../errors/SyncLockedError.ts';
 import { TimeoutError, withTimeout } from '../util/with-timeout.ts';
 
@@ -41,15 +42,7 @@ export async function lockWorkspace(databaseUrl: string, workspace: string, opti
   const loseLock = (why: string) => {
     if (!releasing && !lost.signal.aborted) lost.abort(new Error(`the workspace lock of "${workspace}" was lost: ${why}`));
   };
-  const session = postgres(databaseUrl, {
-    max: 1,
-    idle_timeout: 0,
-    max_lifetime: null,
-    connect_timeout: 10,
-    onnotice: () => undefined,
-    onclose: () => loseLock('its Postgres connection closed'),
-    connection: { application_name: 'threetone-sync-lock' },
-  });
+  const session = postgres(databaseUrl, sessionOptions('threetone-sync-lock', { onclose: () => loseLock('its Postgres connection closed') }));
   const key = `${WORKSPACE_LOCK_PREFIX}${workspace}`;
   let pid: number;
   try {

@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { sessionOptions } from '../session.ts';
 
 export const CONSUMER_LOCK_PREFIX = 'threetone-sync consumer:';
 
@@ -20,15 +21,7 @@ export interface ConsumerLock {
  */
 export async function lockConsumer(databaseUrl: string, name: string): Promise<ConsumerLock | undefined> {
   let closed = false;
-  const session = postgres(databaseUrl, {
-    max: 1,
-    idle_timeout: 0,
-    max_lifetime: null,
-    connect_timeout: 10,
-    onnotice: () => undefined,
-    connection: { application_name: 'threetone-sync-consumer' },
-    onclose: () => (closed = true),
-  });
+  const session = postgres(databaseUrl, sessionOptions('threetone-sync-consumer', { onclose: () => (closed = true) }));
   const key = CONSUMER_LOCK_PREFIX + name;
   try {
     const [row] = await session<{ locked: boolean }[]>`
