@@ -17,9 +17,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { loadReportData } from '../src/db/report-data.ts';
-import { lastSuccesses } from '../src/db/runs/last-successes.ts';
-import { latestRuns } from '../src/db/runs/latest-runs.ts';
-import { reconcileRefusals } from '../src/db/runs/reconcile-refusals.ts';
+import { workspaceRuns } from '../src/db/runs/latest-runs.ts';
+import { loadConfig } from '../src/config.ts';
+import { loadHealth } from '../src/health/load-health.ts';
 import { versionsPerDay } from '../src/db/versions-per-day.ts';
 import { workspaceTotals } from '../src/db/workspace-totals.ts';
 import { createBenchDatabase, openBenchServer } from './support.ts';
@@ -101,9 +101,8 @@ const QUERIES: Query[] = [
   q('rejected_records: latest 20 (README)', 150, `SELECT first_seen_at, item_id, reason FROM rejected_records ORDER BY id DESC LIMIT 20`),
   q('history: versions observed in the last 24 h', 150, `SELECT count(*) FROM batch_call_history WHERE observed_at >= now() - interval '24 hours'`),
   // The status page and /metrics, through the functions they call.
-  { name: 'status page: latestRuns(10)', target: 100, run: (sql) => latestRuns(sql, 10) },
-  { name: 'status page + metrics: lastSuccesses', target: 100, run: (sql) => lastSuccesses(sql) },
-  { name: 'status page + metrics: reconcileRefusals', target: 100, run: (sql) => reconcileRefusals(sql) },
+  { name: 'status page + metrics: loadHealth', target: 100, run: (sql) => loadHealth(sql, loadConfig({}).health, new Date()) },
+  { name: "a workspace's page: workspaceRuns(20)", target: 100, run: (sql) => workspaceRuns(sql, 'initech', 20) },
   { name: 'status page: versionsPerDay(30 days)', target: 100, run: (sql) => versionsPerDay(sql, new Date(Date.now() - 29 * DAY * 1000).toISOString().slice(0, 10)) },
   { name: 'report: loadReportData(30 days)', target: 150, run: (sql) => loadReportData(sql, new Date(Date.now() - 30 * DAY * 1000)) },
   { name: 'demo: workspaceTotals', target: 150, run: (sql) => workspaceTotals(sql, 'initech') },

@@ -2,8 +2,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Database } from '../db/connection.ts';
 import { consumerLags } from '../db/feed/consumer-lag.ts';
 import { lagSeconds, type ConsumerLag } from '../feed/lag.ts';
+import { loadConfig } from '../config.ts';
 import { DELETE_GUARD } from '../domain/runs.ts';
-import { defaultStaleAfterMs, WORKSPACE_STATES, type HealthThresholds, type WorkspaceHealth } from '../health/judge.ts';
+import { WORKSPACE_STATES, type HealthThresholds, type WorkspaceHealth } from '../health/judge.ts';
 import { loadHealth } from '../health/load-health.ts';
 import type { SyncQueue } from '../jobs/queue.ts';
 import type { RunEvents } from '../jobs/run-events.ts';
@@ -27,12 +28,10 @@ export interface MetricsSources {
   collectTimeoutMs?: number;
   /** The process's run events: finished runs and budget waits are counted from them. */
   events: RunEvents;
-  /** When a copy is stale and a run stuck: the same thresholds as the status page (config.health). Default: the config's defaults. */
+  /** When a copy is stale and a run stuck: the same thresholds as the status page (config.health). Default: the defaults of STALE_AFTER, STUCK_AFTER and SYNC_EVERY. */
   health?: HealthThresholds;
 }
 
-/** STALE_AFTER, STUCK_AFTER and SYNC_EVERY at their defaults. */
-const DEFAULT_HEALTH: HealthThresholds = { staleAfterMs: defaultStaleAfterMs(300_000), stuckAfterMs: 900_000, syncEveryMs: 300_000 };
 
 export interface Metrics {
   /** Its own registry: several instances may live in one process (tests). */
@@ -84,12 +83,13 @@ function snapshotReader(sources: MetricsSources): () => Promise<Snapshot> {
       return undefined;
     }
   };
+  const health = sources.health ?? loadConfig({}).health;
   let pending: Promise<Snapshot> | undefined;
   return () =>
     (pending ??= (async () => {
       const [queue, postgres] = await Promise.all([
         read('queue', () => sources.queue.getJobCounts(...QUEUE_STATES)),
-        read('postgres', () => loadHealth(sources.database.reads, sources.health ?? DEFAULT_HEALTH, new Date())),
+        read('postgres', () => loadHealth(sources.database.reads, health, new Date())),
       ]);
       return { queue, postgres };
     })().finally(() => (pending = undefined)));
