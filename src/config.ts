@@ -186,6 +186,12 @@ const envSchema = z.object({
   THREETONE_HOUR_WINDOW_MS: intVar(1, 86_400_000, 3_600_000),
   /** Added to every budget window, in ms: absorbs clock skew and the API counting a request when it arrives. Default 1000 (docs/budget.md). */
   THREETONE_BUDGET_MARGIN_MS: intVar(0, 600_000, 1000),
+  /**
+   * Share of each budget window that full walks and reconciliations leave to incremental syncs of the same key, so a
+   * reconciliation that needs the whole hour never makes the copy stale. Default 0.1 (10 of 100 a minute, 100 of
+   * 1000 an hour); 0 lets a long walk take everything.
+   */
+  THREETONE_BUDGET_FRESH_RESERVE: ratioVar(0, 0.9, 0.1),
   /** Incremental syncs stop once every non-final job was seen again and this many pages in a row changed nothing. Default 2. */
   INCREMENTAL_QUIET_PAGES: intVar(1, 1000, 2),
   /** A reconciliation that would mark more than this share of the workspace's live jobs deleted marks nothing and fails (`reconcile --allow-mass-delete` confirms once). Default 0.25. */
@@ -378,6 +384,8 @@ export interface Config {
   budget: RequestBudgetLimit[];
   /** Added to every budget window (THREETONE_BUDGET_MARGIN_MS). */
   budgetMarginMs: number;
+  /** Share of each window long walks leave to incremental syncs (THREETONE_BUDGET_FRESH_RESERVE). */
+  budgetFreshReserve: number;
   incrementalQuietPages: number;
   reconcile: { maxDeleteRatio: number };
   /** Bounds of one walk (WALK_MAX_PAGES, 0: derived; WALK_MAX_RESTARTS). */
@@ -455,6 +463,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       { points: e.THREETONE_REQUESTS_PER_HOUR, windowMs: e.THREETONE_HOUR_WINDOW_MS },
     ],
     budgetMarginMs: e.THREETONE_BUDGET_MARGIN_MS,
+    budgetFreshReserve: e.THREETONE_BUDGET_FRESH_RESERVE,
     incrementalQuietPages: e.INCREMENTAL_QUIET_PAGES,
     reconcile: { maxDeleteRatio: e.RECONCILE_MAX_DELETE_RATIO },
     health: {

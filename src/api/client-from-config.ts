@@ -20,6 +20,8 @@ export function clientFromConfig(
     signal: AbortSignal;
     onWait?: ((wait: BudgetWait) => void) | undefined;
     onRetry?: ((retry: ApiRetry) => void) | undefined;
+    /** A long walk: its requests leave the budget's fresh reserve to incremental syncs. Default false. */
+    bulk?: boolean | undefined;
   },
 ): ThreetoneClient {
   return new ThreetoneClient({
@@ -31,7 +33,8 @@ export function clientFromConfig(
     timeoutMs: config.timeoutMs,
     maxBodyBytes: config.maxBodyBytes,
     retry: { ...DEFAULT_RETRY, maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseDelayMs, maxRetryAfterMs: config.maxRetryAfterMs },
-    budget: options.budget ?? createMemoryBudget(config.budget, keyFingerprint(options.apiKey), { marginMs: config.budgetMarginMs }),
+    budget: options.budget ?? createMemoryBudget(config.budget, keyFingerprint(options.apiKey), { marginMs: config.budgetMarginMs, freshReserve: config.budgetFreshReserve }),
+    bulk: options.bulk === true,
     ...(options.onWait ? { onWait: options.onWait } : {}),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     log: options.log,

@@ -35,6 +35,8 @@ export interface ApiClientOptions {
   maxBodyBytes: number;
   retry: RetryOptions;
   budget: RequestBudget;
+  /** Takes the budget as a long walk (TakeOptions.bulk): the fresh reserve is left to incremental syncs. Default false. */
+  bulk?: boolean;
   log: Logger;
   /** Aborts waits and requests in flight (shutdown). */
   signal?: AbortSignal;
@@ -80,7 +82,7 @@ export class ThreetoneClient {
     const abort = combine(this.options.signal, signal);
     const url = this.pageUrl(cursor);
     for (let attempt = 1; ; attempt++) {
-      this.stats.budgetWaitMs += await budget.take(abort, { onWait: (wait) => this.announceWait(wait) });
+      this.stats.budgetWaitMs += await budget.take(abort, { onWait: (wait) => this.announceWait(wait), bulk: this.options.bulk === true });
       this.stats.requests++;
       try {
         return await this.requestOnce(url, abort);

@@ -1,12 +1,15 @@
 import type { Logger } from '../log.ts';
 import { sleep } from '../util/sleep.ts';
-import { remainingIn, type BudgetLimit } from './rule.ts';
+import { bulkLimits, remainingIn, type BudgetLimit } from './rule.ts';
 import { walkEta, type WalkEta } from './eta.ts';
 import { learnFrom, type BudgetResponse } from './learn.ts';
 import type { BudgetStore, StoreSnapshot } from './store.ts';
 
 /** Default of THREETONE_BUDGET_MARGIN_MS: added to every window (clock skew between us and the API, and the API counting a request when it arrives, after we logged it). */
 export const DEFAULT_MARGIN_MS = 1000;
+
+/** Default of THREETONE_BUDGET_FRESH_RESERVE: the share of each window bulk requests leave to fresh ones. */
+export const DEFAULT_FRESH_RESERVE = 0.1;
 
 /** Waits longer than this are logged at info (shorter ones at debug): a user should never stare at a silent terminal. */
 export const LOUD_WAIT_MS = 2000;
@@ -21,6 +24,8 @@ export interface BudgetWait {
 export interface TakeOptions {
   /** Called before every wait. */
   onWait?: (wait: BudgetWait) => void;
+  /** A long walk's request: admitted only within the limits less the fresh reserve (rule.ts bulkLimits). Default false. */
+  bulk?: boolean;
 }
 
 export interface WindowRemaining {
@@ -43,6 +48,8 @@ export interface RequestBudget {
 export interface BudgetOptions {
   /** Added to every window. Default DEFAULT_MARGIN_MS. */
   marginMs?: number;
+  /** Share of each window bulk takes leave to the others. Default DEFAULT_FRESH_RESERVE. */
+  freshReserve?: number;
   /** Logs one line per wait (info when longer than LOUD_WAIT_MS). */
   log?: Logger;
   /** Called before every wait of every take (the worker's metrics, a progress display). */
@@ -55,6 +62,7 @@ export interface BudgetOptions {
 export function createBudget(store: BudgetStore, key: string, limits: readonly BudgetLimit[], options: BudgetOptions = {}): RequestBudget & { key: string } {
   const marginMs = options.marginMs ?? DEFAULT_MARGIN_MS;
   const shortest = Math.min(...limits.map((l) => l.windowMs)) + marginMs;
+  const bulk = bulkLimits(limits, options.freshReserve ?? DEFAULT_FRESH_RESERVE);
   const local = (s: StoreSnapshot) => {
     // The store's clock may differ from ours: convert its times to the local clock.
     const offset = Date.now() - s.now;
@@ -68,7 +76,7 @@ export function createBudget(store: BudgetStore, key: string, limits: readonly B
         if (signal?.aborted) throw signal.reason;
         // A store that stops answering (a half-open connection) must not hold the run, and the workspace lock it
         // holds, past its abort: the call is left to settle (or time out) on its own.
-        const verdict = await untilAborted(store.take(key, limits, marginMs), signal);
+        const verdict = await untilAborted(store.take(key, takeOptions?.bulk ? bulk : limits, marginMs), signal);
         if (verdict.ok) return waited;
         const wait: BudgetWait = { limit: verdict.limit, ms: verdict.waitMs, until: Date.now() + verdict.waitMs };
         if (options.log) {

@@ -75,6 +75,16 @@ export function remainingIn(
   });
 }
 
+/**
+ * The limits a bulk request (a full walk, a reconciliation) is admitted under: each window's last `reserve` share
+ * (rounded up, at least one request when the share is above 0, never the whole window) is left to the requests that
+ * keep the copy fresh. Both kinds count in the same log, so a fresh request finds room whenever bulk ones leave it.
+ */
+export function bulkLimits(limits: readonly BudgetLimit[], reserve: number): BudgetLimit[] {
+  if (reserve <= 0) return [...limits];
+  return limits.map((l) => ({ ...l, points: Math.max(1, l.points - Math.ceil(l.points * reserve)) }));
+}
+
 /** Times older than every window: a store may forget them. */
 export function horizon(now: number, limits: readonly BudgetLimit[], marginMs: number): number {
   return now - Math.max(0, ...limits.map((l) => l.windowMs)) - marginMs;

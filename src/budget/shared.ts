@@ -29,7 +29,7 @@ export interface SharedBudgetOptions {
   onWaited?: (key: string, ms: number) => void;
 }
 
-export type BudgetConfig = Pick<Config, 'budget'> & Partial<Pick<Config, 'budgetMarginMs' | 'workspaces'>>;
+export type BudgetConfig = Pick<Config, 'budget'> & Partial<Pick<Config, 'budgetMarginMs' | 'budgetFreshReserve' | 'workspaces'>>;
 
 /** Budgets of `store` with the config's limits and margin; `close` closes the store's connection. */
 export function sharedBudgets(config: BudgetConfig, store: BudgetStore, options: SharedBudgetOptions, close: () => Promise<void>): SharedBudgets {
@@ -41,6 +41,7 @@ export function sharedBudgets(config: BudgetConfig, store: BudgetStore, options:
       keys.add(key);
       return createBudget(store, key, config.budget, {
         marginMs,
+        ...(config.budgetFreshReserve !== undefined ? { freshReserve: config.budgetFreshReserve } : {}),
         onWait: budgetOptions.onWait,
         onWaited: options.onWaited ? (ms) => options.onWaited!(key, ms) : undefined,
       });

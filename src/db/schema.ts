@@ -196,6 +196,10 @@ export const batchCallHistory = pgTable(
       .on(t.workspace, t.id, t.last_updated_at_unix, t.status, t.last_updated_at)
       .where(sql`status = ANY (ARRAY['completed'::text, 'failed'::text, 'cancelled'::text])`),
     // Status transitions by when they happened, read from the index alone (bi_status_transitions, bi_status_transition_events).
+    // Versions by when they began, with what "which jobs changed since T" and batch_calls_count_as_of's part-day
+    // return: a recent range of it is read without the heap. Appended at its right edge (versions arrive in about
+    // this order).
+    index('batch_call_history_changed_idx').on(t.last_updated_at, t.workspace, t.status, t.agent_id, t.valid_to, t.id),
     index('batch_call_history_transition_idx').on(t.last_updated_at, t.workspace, t.previous_status, t.status, t.id).where(sql`previous_status IS DISTINCT FROM status AND previous_status IS NOT NULL`),
   ],
 );
@@ -214,6 +218,50 @@ export const batchCallHistoryDaily = pgTable(
   },
   (t) => [primaryKey({ columns: [t.workspace, t.day] })],
 );
+
+/**
+ * Jobs per workspace, status and agent at the end of each day in the reporting time zone, stored as changes: a
+ * version valid over [valid_from, valid_to) adds 1 on the first day whose end it is alive at and takes 1 away on the
+ * first day whose end it is not, so the count at the end of day D is the sum of `jobs` up to D. Kept by the history
+ * triggers and batch_call_history_restamp (migration 0013), rebuilt by set_report_time_zone(). A late version or a
+ * delete mark changes two or three rows here, where a table of daily totals would rewrite every later day.
+ */
+export const batchCallDayChanges = pgTable(
+  'batch_call_day_changes',
+  {
+    workspace: text().notNull(),
+    status: text().notNull(),
+    agent_id: text().notNull(),
+    day: date().notNull(),
+    jobs: bigint({ mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspace, t.status, t.agent_id, t.day] })],
+);
+
+/**
+ * Each job's first version in a final status, kept by the history triggers (migration 0013): bi_time_to_completion
+ * reads one row per job instead of probing history for each.
+ */
+export const batchCallCompletion = pgTable(
+  'batch_call_completion',
+  {
+    workspace: text().notNull(),
+    id: text().notNull(),
+    final_status: text().notNull(),
+    final_at_unix: bigint({ mode: 'number' }).notNull(),
+    final_at: timestamp({ withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspace, t.id] })],
+);
+
+/**
+ * Jobs of each workspace not marked deleted, kept by triggers on batch_calls (migration 0013): a running walk's
+ * expected size (the status page's ETA, the runaway-walk bound) is one row instead of a count of the workspace.
+ */
+export const batchCallsLive = pgTable('batch_calls_live', {
+  workspace: text().primaryKey(),
+  jobs: bigint({ mode: 'number' }).notNull(),
+});
 
 /**
  * The newest API last_updated_at stored per workspace, kept by a statement trigger on history inserts (migration

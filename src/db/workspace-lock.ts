@@ -3,8 +3,32 @@ import { sessionOptions } from './session.ts';
 import { SyncLockedError } from '../errors/SyncLockedError.ts';
 import { TimeoutError, withTimeout } from '../util/with-timeout.ts';
 
-/** The lock's key is the hash of this prefix and the workspace's name; src/db/health/workspace-facts.ts looks for it in pg_locks. */
-export const WORKSPACE_LOCK_PREFIX = 'threetone-sync:';
+import type { RunKind } from '../domain/runs.ts';
+
+/**
+ * Runs of a workspace go in two lanes, each with a lock of its own, so that
+ * incremental syncs keep the copy fresh while a reconciliation (or a full walk)
+ * of the same workspace takes an hour: `walk` for full and reconcile runs,
+ * `fresh` for incremental ones. At most one run per lane and workspace.
+ */
+export type LockLane = 'walk' | 'fresh';
+
+export const LANE_OF_KIND: Record<RunKind, LockLane> = { full: 'walk', reconcile: 'walk', incremental: 'fresh' };
+
+/** The kinds whose runs share a lane (a run that opens abandons the dead runs of its own lane only). */
+export const KINDS_OF_LANE: Record<LockLane, RunKind[]> = { walk: ['full', 'reconcile'], fresh: ['incremental'] };
+
+/**
+ * A lock's key is the hash of its lane's prefix and the workspace's name; src/db/health/workspace-facts.ts and
+ * prove-ownership.ts look for it in pg_locks. The walk lane keeps the key every run took before lanes existed, so a
+ * worker of an older version still excludes a reconciliation. The prefixes differ before the first `:`, so no
+ * workspace's name makes one lane's key equal another's.
+ */
+export const LOCK_PREFIXES: Record<LockLane, string> = { walk: 'threetone-sync:', fresh: 'threetone-sync-fresh:' };
+
+export function workspaceLockKey(workspace: string, lane: LockLane): string {
+  return LOCK_PREFIXES[lane] + workspace;
+}
 
 export interface WorkspaceLock {
   /** Backend pid of the session holding the lock: page transactions check the lock is still there. */
@@ -15,13 +39,15 @@ export interface WorkspaceLock {
 }
 
 export interface LockOptions {
+  /** Which of the workspace's two locks. Default `walk`. */
+  lane?: LockLane;
   /** How often the lock's session is checked while the run goes on. Default 5000 ms. */
   heartbeatMs?: number;
 }
 
 /**
- * A session advisory lock held for the whole run: at most one sync per
- * workspace across every process on this database, dropped by Postgres
+ * A session advisory lock held for the whole run: at most one run per
+ * workspace and lane across every process on this database, dropped by Postgres
  * itself if the process dies.
  *
  * It lives on a one-connection client of its own rather than a reserved
@@ -43,7 +69,7 @@ export async function lockWorkspace(databaseUrl: string, workspace: string, opti
     if (!releasing && !lost.signal.aborted) lost.abort(new Error(`the workspace lock of "${workspace}" was lost: ${why}`));
   };
   const session = postgres(databaseUrl, sessionOptions('threetone-sync-lock', { onclose: () => loseLock('its Postgres connection closed') }));
-  const key = `${WORKSPACE_LOCK_PREFIX}${workspace}`;
+  const key = workspaceLockKey(workspace, options.lane ?? 'walk');
   let pid: number;
   try {
     const [row] = await session<{ locked: boolean; pid: number }[]>`

@@ -7,6 +7,7 @@ import { rejectedRows } from '../pages/rejected-rows.ts';
 import { usableId } from '../pages/storable.ts';
 import type { ListResource } from '../resources/resource.ts';
 import type { RunCounters } from '../domain/run-counters.ts';
+import { retryTransaction } from './retry-transaction.ts';
 import { advanceRun } from './runs/advance-run.ts';
 import { proveOwnership } from './runs/prove-ownership.ts';
 import type { RunOwner } from './runs/run-owner.ts';
@@ -27,6 +28,12 @@ export interface PageWrite {
   listedIds: string[];
   /** Reconciliation: record `listedIds` as seen by this run. */
   recordSeen: boolean;
+  /**
+   * Incremental: record `listedIds` as seen by the workspace's reconciliation running beside this run, if it began
+   * before this attempt opened (so these jobs were listed while it walked). What a sync lists then never counts
+   * as deleted, however far the reconciliation's cursor is from the head.
+   */
+  lendSeen?: boolean;
   /** API requests and retries since the run row was last written, so it shows what a run spent even if it never closes. */
   requests: number;
   retries: number;
@@ -188,14 +195,26 @@ ON CONFLICT (workspace, item_key, reason) DO UPDATE
       last_seen_at = pg_catalog.now(), times_seen = r.times_seen + 1
 `;
 
-/** An item the API lists is not deleted, whatever a reconciliation concluded earlier. Probes the small partial index of deleted rows. */
+/**
+ * An item the API lists is not deleted, whatever a reconciliation concluded earlier. Probes the small partial index
+ * of deleted rows. Only marks older than this attempt ($3): a sync that listed the page before a reconciliation
+ * running beside it marked the job may commit after the mark, and its listing says nothing about the job since.
+ */
 const undeleteListed = (resource: ListResource) => `
 UPDATE ${resource.tables.current} SET deleted_at = NULL
-WHERE workspace = $1 AND ${resource.idField} = ANY($2::text[]) AND deleted_at IS NOT NULL
+WHERE workspace = $1 AND ${resource.idField} = ANY($2::text[]) AND deleted_at IS NOT NULL AND deleted_at < $3
 `;
 
 const RECORD_SEEN = `
 INSERT INTO reconcile_seen (run_id, id) SELECT $1, pg_catalog.unnest($2::text[]) ON CONFLICT DO NOTHING
+`;
+
+/** Probes sync_runs_running_idx: at most one reconciliation of a workspace runs at a time. */
+const LEND_SEEN = `
+INSERT INTO reconcile_seen (run_id, id)
+SELECT r.id, ids.id FROM sync_runs r, pg_catalog.unnest($2::text[]) AS ids(id)
+WHERE r.workspace = $1 AND r.status = 'running' AND r.kind = 'reconcile' AND r.started_at <= $3
+ON CONFLICT DO NOTHING
 `;
 
 
@@ -248,7 +267,7 @@ async function writeOnce(
   writeRows: (tx: postgres.TransactionSql) => Promise<{ counts: RowCounts; refused: RejectedItem[] }>,
 ): Promise<PageWriteResult> {
   const { owner } = write;
-  return sql.begin(async (tx) => {
+  return retryTransaction(() => sql.begin(async (tx) => {
     await proveOwnership(tx, owner, { lock: false });
     const { counts, refused } = await writeRows(tx);
     const rejected = [...write.rejected, ...refused];
@@ -257,8 +276,9 @@ async function writeOnce(
     }
     let undeleted = 0;
     if (write.listedIds.length > 0) {
-      undeleted = (await tx.unsafe(undeleteListed(write.resource), [owner.workspace, write.listedIds], { prepare: true })).count;
+      undeleted = (await tx.unsafe(undeleteListed(write.resource), [owner.workspace, write.listedIds, owner.openedAt], { prepare: true })).count;
       if (write.recordSeen) await tx.unsafe(RECORD_SEEN, [owner.runId, write.listedIds], { prepare: true });
+      if (write.lendSeen) await tx.unsafe(LEND_SEEN, [owner.workspace, write.listedIds, owner.openedAt], { prepare: true });
     }
     const counters: RunCounters = {
       ...counts,
@@ -271,7 +291,7 @@ async function writeOnce(
     };
     await advanceRun(tx, owner.runId, counters, { cursor: write.nextCursor });
     return { ...counts, undeleted, refused, counters };
-  }) as Promise<PageWriteResult>;
+  }) as Promise<PageWriteResult>);
 }
 
 function isDataError(error: unknown): boolean {

@@ -13,7 +13,7 @@ import type { SharedBudgets } from '../budget/shared.ts';
 import type { RunEvents } from './run-events.ts';
 import { runSync } from './sync-run.ts';
 
-/** How long a run waits when another process holds its workspace (e.g. a sync meets the nightly reconciliation). */
+/** How long a run waits when another run of its lane holds its workspace (e.g. the nightly reconciliation meets a full walk; src/db/workspace-lock.ts). */
 export const LOCKED_RETRY_MS = 30_000;
 
 export interface ProcessorDeps {

@@ -40,6 +40,13 @@ export interface RunPolicy {
   resumes: boolean;
   /** Whether each page records the ids it listed (for marking deletes at the end). */
   recordsSeen: boolean;
+  /** Whether each page records the ids it listed as seen by a reconciliation running beside it (write-page.ts). */
+  lendsSeen: boolean;
+  /**
+   * Whether its requests leave the budget's reserve (THREETONE_BUDGET_FRESH_RESERVE) to the runs that keep the copy
+   * fresh: a long walk takes what incremental syncs of the same key leave.
+   */
+  bulk: boolean;
   /** Whether a complete walk reads the head of the list again for jobs that moved past the cursor (head-sweep.ts). */
   sweepsHead: boolean;
   /** Once the run is open, before the first page. */
@@ -53,12 +60,14 @@ export interface RunPolicy {
 const nothing = async () => undefined;
 
 /** Every page; resumable, because a walk that restarts from the top after each transient error may never finish on a big workspace. */
-const full: RunPolicy = { resumes: true, recordsSeen: false, sweepsHead: false, open: nothing, stopRule: nothing, finish: nothing };
+const full: RunPolicy = { resumes: true, recordsSeen: false, lendsSeen: false, bulk: true, sweepsHead: false, open: nothing, stopRule: nothing, finish: nothing };
 
 /** From the newest page until caught up. Cheap to redo, and its stop rule needs the whole walk's view, so it never resumes. */
 const incremental: RunPolicy = {
   resumes: false,
   recordsSeen: false,
+  lendsSeen: true,
+  bulk: false,
   sweepsHead: false,
   open: nothing,
   async stopRule({ config, database, resource, owner, log }) {
@@ -90,6 +99,8 @@ const incremental: RunPolicy = {
 const reconcile: RunPolicy = {
   resumes: true,
   recordsSeen: true,
+  lendsSeen: false,
+  bulk: true,
   sweepsHead: true,
   async open({ database, owner }) {
     await dropOtherSeen(database.sql, owner.workspace, owner.runId);

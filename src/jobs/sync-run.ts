@@ -7,7 +7,7 @@ import type { Database } from '../db/connection.ts';
 import { countLive } from '../db/runs/count-live.ts';
 import type { ReconcileCounts } from '../db/runs/finish-reconcile.ts';
 import { RunLedger } from '../db/runs/run-ledger.ts';
-import { lockWorkspace } from '../db/workspace-lock.ts';
+import { LANE_OF_KIND, lockWorkspace } from '../db/workspace-lock.ts';
 import { addCounters, emptyCounters, type RunCounters } from '../domain/run-counters.ts';
 import type { ListOrder, RunKind, RunStatus, StopReason } from '../domain/runs.ts';
 import { ApiRequestRejectedError } from '../errors/ApiRequestRejectedError.ts';
@@ -92,7 +92,7 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
   const resource = deps.resource ?? batchCalls;
   const policy = RUN_POLICIES[target.kind];
   const started = Date.now();
-  const lock = await lockWorkspace(database.url, target.workspace);
+  const lock = await lockWorkspace(database.url, target.workspace, { lane: LANE_OF_KIND[target.kind] });
   // Stops the walk between (or in the middle of) requests when asked to, or at once when the workspace lock is gone.
   const signal = deps.signal ? AbortSignal.any([deps.signal, lock.lost]) : lock.lost;
   const events = deps.events ?? new RunEvents();
@@ -108,6 +108,7 @@ export async function runSync(deps: SyncDeps, target: SyncTarget): Promise<SyncS
       apiKey: target.apiKey,
       keySource: target.keySource,
       budget: deps.budget,
+      bulk: policy.bulk,
       log,
       signal,
       onWait: (wait) => {
@@ -275,7 +276,7 @@ class WalkState {
     const { rows, rejected, listedIds, validIds, drift, orderKeys } = preparePage(resource, page.items);
     this.warnDrift(drift);
     const written = await this.ledger.commitPage(
-      { resource, page: pageNumber, rows, rejected, itemsSeen: page.items.length, nextCursor: page.nextCursor, listedIds, recordSeen: this.policy.recordsSeen },
+      { resource, page: pageNumber, rows, rejected, itemsSeen: page.items.length, nextCursor: page.nextCursor, listedIds, recordSeen: this.policy.recordsSeen, lendSeen: this.policy.lendsSeen },
       this.client.stats,
     );
     if (rejected.length > 0) log.warn({ page: pageNumber, rejected: rejected.length, firstReason: rejected[0]?.reason }, 'items rejected');

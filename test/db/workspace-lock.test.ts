@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lockWorkspace } from '../../src/db/workspace-lock.ts';
+import { lockWorkspace, workspaceLockKey } from '../../src/db/workspace-lock.ts';
 import { SyncLockedError } from '../../src/errors/SyncLockedError.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -27,6 +27,17 @@ describe('lockWorkspace', () => {
     await again.release();
     expect(again.lost.aborted).toBe(false);
     expect(await lockSessions()).toBe(0);
+  });
+
+  it('gives each lane of a workspace its own lock: an incremental sync runs beside a reconciliation, never beside another sync', async () => {
+    const walk = await lockWorkspace(database.url, 'lanes', { lane: 'walk' });
+    const fresh = await lockWorkspace(database.url, 'lanes', { lane: 'fresh' });
+    await expect(lockWorkspace(database.url, 'lanes', { lane: 'fresh' })).rejects.toBeInstanceOf(SyncLockedError);
+    await expect(lockWorkspace(database.url, 'lanes')).rejects.toBeInstanceOf(SyncLockedError);
+    // No workspace's name makes its walk key equal another workspace's fresh key.
+    expect(workspaceLockKey('fresh:lanes', 'walk')).not.toBe(workspaceLockKey('lanes', 'fresh'));
+    expect(workspaceLockKey('-fresh:lanes', 'walk')).not.toBe(workspaceLockKey('lanes', 'fresh'));
+    await Promise.all([walk.release(), fresh.release()]);
   });
 
   it('notices at once when its session is terminated, so the run can stop', async () => {

@@ -166,9 +166,18 @@ describe('writePage', () => {
     expect({ ...run }).toEqual({ pages: 1, rejected: 2, next_cursor: 'c2' });
   });
 
+  it('leaves the mark of a reconciliation that finished after this attempt opened: its page may have been listed before the delete', async () => {
+    await write([job('a', 100), job('b', 100)]);
+    await database.sql`update batch_calls set deleted_at = ${owner.openedAt}::timestamptz + interval '1 second' where id = 'a'`;
+    const again = await writeFull([job('a', 100), job('b', 100)], 2);
+    expect(again.undeleted).toBe(0);
+    expect((await current('a'))!.deleted_at).not.toBeNull();
+  });
+
   it('clears deleted_at of a job a page lists again, in the same transaction, without touching live rows', async () => {
     await write([job('a', 100), job('b', 100)]);
-    await database.sql`update batch_calls set deleted_at = now() where id = 'a'`;
+    // Marked by a reconciliation that finished before this attempt opened.
+    await database.sql`update batch_calls set deleted_at = ${owner.openedAt}::timestamptz - interval '1 second' where id = 'a'`;
     const [before] = await database.sql`select xmin::text as b from batch_calls where id = 'b'`;
     const again = await writeFull([job('a', 100), job('b', 100)], 2);
     expect(again.undeleted).toBe(1);

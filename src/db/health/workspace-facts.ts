@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import type { RunningFacts, WorkspaceFacts } from '../../health/judge.ts';
-import { WORKSPACE_LOCK_PREFIX } from '../workspace-lock.ts';
+import { KINDS_OF_LANE, LOCK_PREFIXES } from '../workspace-lock.ts';
 
 interface SummaryRow {
   workspace: string;
@@ -37,7 +37,7 @@ export async function workspaceFacts(sql: postgres.Sql, workspace?: string): Pro
       SELECT workspace, first_run_at, last_success_at, failing_runs, failing_since, failing_error, list_order,
              reconcile_refused, reconcile_decided_at, reconcile_refused_error
       FROM sync_workspaces WHERE true ${only}`,
-    // The lock key is hashtextextended(prefix || workspace, 0) (src/db/workspace-lock.ts); a bigint advisory lock
+    // The lock key is hashtextextended(lane prefix || workspace, 0) (src/db/workspace-lock.ts); a bigint advisory lock
     // shows in pg_locks as its high and low 32 bits in classid and objid, with objsubid 1.
     sql<RunningRow[]>`
       WITH held AS MATERIALIZED (
@@ -49,7 +49,10 @@ export async function workspaceFacts(sql: postgres.Sql, workspace?: string): Pro
              EXISTS (SELECT 1 FROM held h
                      WHERE h.classid = ((k.key >> 32) & 4294967295)::oid AND h.objid = (k.key & 4294967295)::oid) AS owner_alive
       FROM sync_runs r
-      CROSS JOIN LATERAL (SELECT pg_catalog.hashtextextended(${WORKSPACE_LOCK_PREFIX}::text || r.workspace, 0::bigint) AS key) k
+      CROSS JOIN LATERAL (
+        SELECT pg_catalog.hashtextextended(
+          CASE WHEN r.kind = ANY(${KINDS_OF_LANE.fresh}::text[]) THEN ${LOCK_PREFIXES.fresh}::text ELSE ${LOCK_PREFIXES.walk}::text END || r.workspace,
+          0::bigint) AS key) k
       WHERE r.status = 'running' ${only}
       ORDER BY r.started_at, r.id`,
   ]);

@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import type { ListOrder, RunStatus, StopReason } from '../../domain/runs.ts';
 import { RunOwnershipLostError } from '../../errors/RunOwnershipLostError.ts';
+import { retryTransaction } from '../retry-transaction.ts';
 import { advanceRun } from './advance-run.ts';
 import { proveOwnership } from './prove-ownership.ts';
 import type { RunOwner } from './run-owner.ts';
@@ -37,7 +38,8 @@ export async function finishRun<T = undefined>(
   finish?: (tx: postgres.TransactionSql) => Promise<T>,
 ): Promise<T | undefined> {
   let finished: T | undefined;
-  await sql.begin(async (tx) => {
+  // A reconciliation's marks lock rows a sync beside it may be writing (src/db/workspace-lock.ts).
+  await retryTransaction(() => sql.begin(async (tx) => {
     if (outcome.status === 'succeeded') await proveOwnership(tx, owner, { lock: true });
     finished = finish ? await finish(tx) : undefined;
     await advanceRun(tx, owner.runId, { requests: outcome.requests, retries: outcome.retries });
@@ -54,6 +56,6 @@ export async function finishRun<T = undefined>(
     if (closed.count !== 1) throw new RunOwnershipLostError(owner.runId, owner.workspace, 'another process took the run over, or it was closed');
     // A run that cannot resume has no use for the ids it saw.
     if (!outcome.resumable) await tx`DELETE FROM reconcile_seen WHERE run_id = ${owner.runId}`;
-  });
+  }));
   return finished;
 }

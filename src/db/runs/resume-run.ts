@@ -9,6 +9,8 @@ export interface ResumedRun {
   startedAtMs: number;
   /** The order earlier attempts were served in (null: none read a page). */
   listOrder: ListOrder | null;
+  /** When this attempt reopened it (the database's clock). */
+  openedAt: Date;
 }
 
 /**
@@ -25,6 +27,6 @@ export async function resumeRun(sql: postgres.Sql, workspace: string, kind: RunK
     WHERE id = (SELECT id FROM sync_runs WHERE workspace = ${workspace} AND kind = ${kind} ORDER BY id DESC LIMIT 1)
       AND status IN ('failed', 'interrupted') AND next_cursor IS NOT NULL
     RETURNING id::int AS "runId", next_cursor AS cursor, pages, (extract(epoch FROM started_at) * 1000)::float8 AS "startedAtMs",
-      list_order AS "listOrder"`;
+      list_order AS "listOrder", pg_catalog.now() AS "openedAt"`;
   return row;
 }

@@ -10,6 +10,7 @@ import { finishRun, type RunOutcome } from './finish-run.ts';
 import { resumeRun, type ResumedRun } from './resume-run.ts';
 import type { RunOwner } from './run-owner.ts';
 import { startRun } from './start-run.ts';
+import { KINDS_OF_LANE, LANE_OF_KIND } from '../workspace-lock.ts';
 
 /** Budget waits at least this long are recorded on the run (noteWait). */
 export const LONG_WAIT_MS = 60_000;
@@ -21,14 +22,14 @@ export type ApiTotals = Pick<RunCounters, 'requests' | 'retries'>;
 export type RunClose = Omit<RunOutcome, 'requests' | 'retries'>;
 
 /**
- * One run's life in the database, in one place: opened (dead runs of the
- * workspace abandoned, then resumed or started, with a fresh fencing token),
+ * One run's life in the database, in one place: opened (dead runs of its
+ * lane abandoned, then resumed or started, with a fresh fencing token),
  * its pages committed with their counters (each proving the run is still this
  * attempt's), and closed (the kind's finish and the status in one
  * transaction). Each SQL operation stays in a file of its own beside this one;
  * this is the only caller a run needs.
  *
- * Only open one while holding the workspace's lock (src/db/workspace-lock.ts).
+ * Only open one while holding the workspace's lock of the kind's lane (src/db/workspace-lock.ts).
  */
 export class RunLedger {
   private recorded: ApiTotals = { requests: 0, retries: 0 };
@@ -48,11 +49,11 @@ export class RunLedger {
    * last owns it.
    */
   static async open(sql: postgres.Sql, run: { workspace: string; kind: RunKind; resumes: boolean; lockPid: number }): Promise<RunLedger> {
-    const abandoned = await abandonRuns(sql, run.workspace);
+    const abandoned = await abandonRuns(sql, run.workspace, KINDS_OF_LANE[LANE_OF_KIND[run.kind]]);
     const token = randomUUID();
     const resumed = run.resumes ? await resumeRun(sql, run.workspace, run.kind, token) : undefined;
-    const runId = resumed?.runId ?? (await startRun(sql, run.workspace, run.kind, token));
-    return new RunLedger(sql, { runId, workspace: run.workspace, token, lockPid: run.lockPid }, resumed, abandoned);
+    const { runId, openedAt } = resumed ?? (await startRun(sql, run.workspace, run.kind, token));
+    return new RunLedger(sql, { runId, workspace: run.workspace, token, lockPid: run.lockPid, openedAt }, resumed, abandoned);
   }
 
   /** One page and the run's progress, in one transaction; `api` is the attempt's running totals. */

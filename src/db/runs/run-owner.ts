@@ -9,4 +9,9 @@ export interface RunOwner {
   token: string;
   /** Backend pid of the workspace lock's session. */
   lockPid: number;
+  /**
+   * When this attempt opened the run, on the database's clock: every page it writes was listed after this. A
+   * job marked deleted later may have been listed before the mark, so its pages do not undelete it.
+   */
+  openedAt: Date;
 }
