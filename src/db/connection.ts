@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import { ConfigError } from '../errors/ConfigError.ts';
 import { findPostgresError } from '../errors/describe-error.ts';
 import { redactUrl } from '../util/redact-url.ts';
+import { retainLockSessions } from './workspace-lock.ts';
 
 /**
  * The runtime's Postgres handles, all postgres.js: drizzle-kit keeps the
@@ -65,6 +66,9 @@ export async function openDatabase(config: DatabaseConfig, log: Logger, options:
     };
     const pool = postgres(url, clientOptions);
     cleanups.push(() => pool.end({ timeout: 5 }));
+    // Workspace locks share a few sessions per process and URL (workspace-lock.ts); they end once no handle needs them.
+    const lockSessions = retainLockSessions(url);
+    cleanups.push(() => lockSessions.release());
     const sql = keepTransactionsOffDeadConnections(pool);
     const reads = postgres(url, {
       max: READS_MAX,
