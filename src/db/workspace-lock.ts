@@ -64,6 +64,8 @@ interface Held {
   pid: number | undefined;
   lost: AbortController;
   releasing: boolean;
+  /** Called once the lock is lost: the key is no longer this process's to guard. */
+  onLost?: () => void;
 }
 
 /**
@@ -103,8 +105,8 @@ interface Held {
  */
 export class LockSessionPool {
   private readonly sessions: LockSession[] = [];
-  /** Keys held or being taken through this pool. */
-  private readonly keys = new Set<string>();
+  /** Keys held or being taken through this pool, until released or lost. */
+  private readonly keys = new Map<string, Held>();
   private readonly size: number;
   readonly heartbeatMs: number;
   private readonly idleMs: number;
@@ -127,14 +129,19 @@ export class LockSessionPool {
   async lock(workspace: string, lane: LockLane = 'walk'): Promise<WorkspaceLock> {
     const key = workspaceLockKey(workspace, lane);
     if (this.keys.has(key)) throw new SyncLockedError(workspace);
-    this.keys.add(key);
     this.draining = false;
     const session = this.pick();
-    const held: Held = { key, workspace, pid: undefined, lost: new AbortController(), releasing: false };
+    const unguard = () => {
+      if (this.keys.get(key) === held) this.keys.delete(key);
+    };
+    // A lost lock stops guarding its key: the run that lost it is winding down (it can no longer write: its token is
+    // fenced and its unlock skipped), and a new run, here or in another process, may take the workspace.
+    const held: Held = { key, workspace, pid: undefined, lost: new AbortController(), releasing: false, onLost: unguard };
+    this.keys.set(key, held);
     session.add(held);
     const drop = () => {
       session.remove(held);
-      this.keys.delete(key);
+      unguard();
       this.idle(session);
     };
     try {
@@ -299,7 +306,9 @@ class LockSession {
 }
 
 function lose(held: Held, why: string): void {
-  if (!held.releasing && !held.lost.signal.aborted) held.lost.abort(new Error(`the workspace lock of "${held.workspace}" was lost: ${why}`));
+  if (held.releasing || held.lost.signal.aborted) return;
+  held.lost.abort(new Error(`the workspace lock of "${held.workspace}" was lost: ${why}`));
+  held.onLost?.();
 }
 
 interface Registered {
