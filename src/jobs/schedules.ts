@@ -30,15 +30,30 @@ export async function registerSchedules(
   options: RegisterOptions = {},
 ): Promise<{ missing: string[] }> {
   const { syncEveryMs, reconcileCron, reconcileTz } = config.worker;
-  const existing = new Set((await queue.getJobSchedulers(0, -1, true)).map((scheduler) => scheduler.key));
+  const schedulers = await queue.getJobSchedulers(0, -1, true);
+  const existing = new Set(schedulers.map((scheduler) => scheduler.key));
   const wanted = new Set(workspaces.flatMap(({ name }) => PREFIXES.map((p) => `${p}${name}`)));
+  // A refresh upserts only what is missing or timed otherwise: every worker refreshes every minute, and upserting
+  // all of them was two scripts per workspace per worker per minute, the largest Redis cost of a fleet at rest
+  // (bench/fleet.ts: 1,000 workspaces, 2 workers, 67 scripts a second). The start upserts all, templates included.
+  const current = new Set(
+    options.refresh
+      ? schedulers
+          .filter((s) => (s.key.startsWith('sync:') ? Number(s.every) === syncEveryMs : s.pattern === reconcileCron && (s.tz ?? 'UTC') === reconcileTz))
+          .map((s) => s.key)
+      : [],
+  );
   // Ticks are tiny and must not pile up; the runs they enqueue carry the retry policy.
   const tickOpts = { removeOnComplete: true, removeOnFail: { count: 100 } };
   for (const { name } of workspaces) {
-    const sync: SyncJobData = { workspace: name, kind: 'incremental', trigger: 'schedule' };
-    await queue.upsertJobScheduler(`sync:${name}`, { every: syncEveryMs }, { name: 'tick', data: sync, opts: tickOpts });
-    const reconcile: SyncJobData = { workspace: name, kind: 'reconcile', trigger: 'schedule' };
-    await queue.upsertJobScheduler(`reconcile:${name}`, { pattern: reconcileCron, tz: reconcileTz }, { name: 'tick', data: reconcile, opts: tickOpts });
+    if (!current.has(`sync:${name}`)) {
+      const sync: SyncJobData = { workspace: name, kind: 'incremental', trigger: 'schedule' };
+      await queue.upsertJobScheduler(`sync:${name}`, { every: syncEveryMs }, { name: 'tick', data: sync, opts: tickOpts });
+    }
+    if (!current.has(`reconcile:${name}`)) {
+      const reconcile: SyncJobData = { workspace: name, kind: 'reconcile', trigger: 'schedule' };
+      await queue.upsertJobScheduler(`reconcile:${name}`, { pattern: reconcileCron, tz: reconcileTz }, { name: 'tick', data: reconcile, opts: tickOpts });
+    }
   }
   for (const id of existing) {
     if (PREFIXES.some((p) => id.startsWith(p)) && !wanted.has(id)) {
