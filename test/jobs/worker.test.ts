@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import type { Config } from '../../src/config.ts';
 import { openQueueStore } from '../../src/jobs/queue.ts';
@@ -118,6 +118,29 @@ describe.each(BACKENDS)('worker on %s', (backend) => {
       const second = await queue.getJobSchedulers(0, -1, true);
       expect(second.map((s) => s.key).sort()).toEqual(['reconcile:alpha', 'sync:alpha']);
       expect(Number(second.find((s) => s.key === 'sync:alpha')!.every)).toBe(90_000);
+    } finally {
+      await queue.close();
+      await store.close();
+    }
+  });
+
+  it('refreshes by upserting only the schedulers missing or timed otherwise, not every one every minute', async () => {
+    await setup({}, { workspaces: [{ name: 'alpha', apiKey: KEY_A }, { name: 'beta', apiKey: KEY_B }] });
+    const store = openQueueStore(config, database.url);
+    const queue = store.openQueue();
+    try {
+      await registerSchedules(queue, config, config.workspaces, silentLogger);
+      const upsert = vi.spyOn(queue, 'upsertJobScheduler');
+      await registerSchedules(queue, config, config.workspaces, silentLogger, { refresh: true });
+      expect(upsert).not.toHaveBeenCalled();
+
+      await queue.removeJobScheduler('sync:beta');
+      const moved = { worker: { ...config.worker, reconcileCron: '0 4 * * *' } };
+      const { missing } = await registerSchedules(queue, moved, config.workspaces, silentLogger, { refresh: true });
+      expect(missing).toEqual(['sync:beta']);
+      expect(upsert.mock.calls.map((call) => call[0]).sort()).toEqual(['reconcile:alpha', 'reconcile:beta', 'sync:beta']);
+      const after = await queue.getJobSchedulers(0, -1, true);
+      expect(after.filter((s) => s.key.startsWith('reconcile:')).map((s) => s.pattern)).toEqual(['0 4 * * *', '0 4 * * *']);
     } finally {
       await queue.close();
       await store.close();
