@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startSimulator } from '../src/simulator/index.ts';
-import { BIN, createBenchDatabase, openBenchServer, spawnNode, type Child } from './support.ts';
+import { benchClient, BIN, createBenchDatabase, openBenchServer, spawnNode, type Child } from './support.ts';
 import { describeMachine, formatMb } from './report.ts';
 
 /**
@@ -147,7 +147,9 @@ async function measureFleet(adminUrl: string, count: number, windowS: number): P
   // A job progresses every second and one is created every 10 s, so most incremental runs write a version.
   const churn = setInterval(() => simulator.mutate({ progress: 1 }), 1000);
   const births = setInterval(() => simulator.mutate({ create: 1 }), 10_000);
-  const sql = bench.database.sql;
+  // The bench's own queries go through a client named apart, so that the workers' connections are counted alone.
+  await bench.database.close();
+  const sql = benchClient(bench.url, { connection: { application_name: 'threetone-bench-fleet' } });
   try {
     const redisUsedStart = await redisUsedMemory(redis);
     const env: Record<string, string | undefined> = {
@@ -263,6 +265,7 @@ async function measureFleet(adminUrl: string, count: number, windowS: number): P
     clearInterval(births);
     await Promise.all(workers.map((w) => w.stop(20_000)));
     await simulator.close();
+    await sql.end({ timeout: 5 });
     await bench.drop();
     await deleteOurKeys(redis, prefix).catch(() => undefined);
     redis.disconnect();
