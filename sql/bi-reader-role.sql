@@ -49,6 +49,9 @@ GRANT SELECT ON
   batch_call_history,
   batch_call_history_daily,
   batch_call_history_newest,
+  batch_call_day_changes,
+  batch_call_completion,
+  batch_call_live_jobs,
   report_settings,
   sync_runs,
   sync_workspaces,
@@ -59,6 +62,7 @@ GRANT SELECT ON
   bi_agent_performance,
   bi_agent_performance_monthly,
   bi_time_to_completion,
+  bi_daily_job_counts,
   bi_status_transitions,
   bi_status_transition_events,
   bi_deleted_batch_calls,
@@ -67,7 +71,7 @@ GRANT SELECT ON
   change_feed,
   feed_consumers
 TO threetone_reader;
-GRANT EXECUTE ON FUNCTION batch_calls_as_of(timestamptz) TO threetone_reader;
+GRANT EXECUTE ON FUNCTION batch_calls_as_of(timestamptz), batch_calls_count_as_of(timestamptz) TO threetone_reader;
 -- The change feed for SQL consumers (migrations/0011): SECURITY DEFINER, so the role reads and acknowledges
 -- through them without being able to write feed_consumers itself.
 GRANT EXECUTE ON FUNCTION

@@ -258,7 +258,7 @@ export const batchCallCompletion = pgTable(
  * Jobs of each workspace not marked deleted, kept by triggers on batch_calls (migration 0013): a running walk's
  * expected size (the status page's ETA, the runaway-walk bound) is one row instead of a count of the workspace.
  */
-export const batchCallsLive = pgTable('batch_calls_live', {
+export const batchCallsLive = pgTable('batch_call_live_jobs', {
   workspace: text().primaryKey(),
   jobs: bigint({ mode: 'number' }).notNull(),
 });

@@ -10,6 +10,9 @@ export const TABLE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   batch_call_history: 'Every distinct version observed, one row per (workspace, id, last_updated_at_unix), with its validity interval kept by triggers.',
   batch_call_history_daily: 'Versions first observed per workspace and UTC day of observed_at (the status page chart), kept by the history triggers.',
   batch_call_history_newest: 'The newest API last_updated_at stored per workspace, kept by a trigger on history inserts (bi_workspace_freshness).',
+  batch_call_day_changes: 'Changes of the number of jobs per workspace, status and agent at the end of each day in the reporting time zone, kept by the history triggers: the count at the end of a day is the sum up to it (read bi_daily_job_counts).',
+  batch_call_completion: 'Each job\'s first version in a final status, kept by the history triggers (bi_time_to_completion).',
+  batch_call_live_jobs: 'Jobs per workspace not marked deleted, kept by triggers on batch_calls (a running walk\'s expected size).',
   sync_runs: 'One row per sync or reconciliation run: kind, status, times, counters, stop reason and error. Old runs are deleted by retention (RUN_RETENTION_DAYS).',
   sync_workspaces: 'One row per workspace with its health facts, kept by triggers on sync_runs: last success, failing streak, list order, last complete walk and reconciliation.',
   rejected_records: 'Items the API sent that could not be stored, one row per (workspace, item, reason), with the raw JSON.',
@@ -45,6 +48,18 @@ export const COLUMN_DESCRIPTIONS: Readonly<Record<string, Readonly<Record<string
   },
   batch_call_history_newest: {
     last_updated_at: 'The newest last_updated_at of any version stored for the workspace.',
+  },
+  batch_call_day_changes: {
+    day: 'A day in the reporting time zone.',
+    jobs: 'Jobs of this status and agent at the end of this day minus at the end of the day before.',
+  },
+  batch_call_completion: {
+    final_status: 'First final status observed.',
+    final_at_unix: 'last_updated_at_unix of that version.',
+    final_at: 'final_at_unix as timestamptz.',
+  },
+  batch_call_live_jobs: {
+    jobs: 'Jobs of the workspace in batch_calls with deleted_at null.',
   },
   sync_runs: {
     id: 'Run id.',
@@ -183,6 +198,10 @@ export const VIEWS: Readonly<Record<string, ViewDoc>> = {
       'workspace', 'id', 'name', 'agent_id', 'agent_name', 'created_at', ['final_status', 'First final status observed.'],
       ['final_at', 'last_updated_at of that version.'], ['time_to_final', 'final_at - created_at (interval).'], ['hours_to_final', 'The same in hours, 2 decimals.'],
     ],
+  },
+  bi_daily_job_counts: {
+    description: 'Jobs per workspace, status and agent at the end of each day in the reporting time zone, up to today: what batch_calls_as_of at the next midnight counts. No row for a day without such jobs.',
+    columns: ['workspace', ['day', 'A day in the reporting time zone.'], 'status', 'agent_id', ['jobs', 'Jobs of that status and agent at the end of the day.']],
   },
   bi_status_transitions: {
     description: 'All-time count per (workspace, from_status, to_status).',

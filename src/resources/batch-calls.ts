@@ -72,6 +72,6 @@ export const batchCalls: ListResource<BatchCall> = {
   keyFields: ['id', 'agent_id', 'status', 'phone_provider', 'phone_number_id'],
   unixSecondsFields: ['created_at_unix', 'scheduled_time_unix', 'last_updated_at_unix'],
   knownValues: { status: KNOWN_STATUSES, phone_provider: KNOWN_PROVIDERS },
-  tables: { current: 'batch_calls', history: 'batch_call_history' },
+  tables: { current: 'batch_calls', history: 'batch_call_history', live: 'batch_call_live_jobs' },
   finalStatuses: FINAL_STATUSES,
 };

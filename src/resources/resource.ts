@@ -31,8 +31,11 @@ export interface ListResource<Item extends Record<string, unknown> = Record<stri
   unixSecondsFields: readonly (string)[];
   /** Values the spec lists for enum-like fields: anything else is stored as text and reported once per run. */
   knownValues: Readonly<Record<string, readonly string[]>>;
-  /** The current-state table (one row per id) and the history table (one row per version). */
-  tables: { current: string; history: string };
+  /**
+   * The current-state table (one row per id) and the history table (one row per version); `live`, when the resource
+   * has one, a table (workspace, jobs) of live rows per workspace kept by triggers, read instead of counting them.
+   */
+  tables: { current: string; history: string; live?: string };
   /** Statuses after which an item never changes again (the incremental stop rule; BI's time to completion). */
   finalStatuses: readonly string[];
 }

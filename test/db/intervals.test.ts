@@ -213,7 +213,7 @@ describe('stored validity intervals', () => {
         `explain select count(*) from batch_calls_as_of('${at(T0)}') where status = 'pending'`,
       );
       const text = plan.map((r) => r['QUERY PLAN']).join('\n');
-      expect(text).toMatch(/batch_call_history_valid_idx|batch_call_history_valid_from_brin/);
+      expect(text).toMatch(/batch_call_history_valid_idx|batch_call_history_valid_from_brin|batch_call_history_changed_idx/);
       expect(text).not.toMatch(/WindowAgg|Seq Scan/);
     });
   });

@@ -13,11 +13,14 @@ export interface RunningWalk {
   stored_jobs: number;
 }
 
-/** Every run still walking, with its progress and the size of its workspace's copy (to expect its page count). */
+/**
+ * Every run still walking, with its progress and the size of its workspace's copy (to expect its page count): one
+ * row of batch_call_live_jobs (kept by triggers, migration 0013), not a count of the workspace per page view.
+ */
 export async function runningWalks(sql: postgres.Sql, workspace?: string): Promise<RunningWalk[]> {
   const rows = await sql<(Omit<RunningWalk, 'counters'> & Record<RunCounterColumn, number>)[]>`
     SELECT r.id::int, r.workspace, r.kind, r.started_at::text, ${sql(RUN_COUNTER_COLUMN_LIST as string[])},
-           (SELECT pg_catalog.count(*) FROM batch_calls b WHERE b.workspace = r.workspace AND b.deleted_at IS NULL)::int AS stored_jobs
+           COALESCE((SELECT l.jobs FROM batch_call_live_jobs l WHERE l.workspace = r.workspace), 0)::int AS stored_jobs
     FROM sync_runs r
     WHERE r.status = 'running' ${workspace === undefined ? sql`` : sql`AND r.workspace = ${workspace}`}
     ORDER BY r.workspace, r.started_at, r.id`;
