@@ -29,6 +29,7 @@ import { describeMachine, formatMb } from './report.ts';
  *   FLEET_LATENCY_MS   simulator latency per request. Default 20
  *   FLEET_CONCURRENCY  WORKER_CONCURRENCY. Default: the worker's default
  *   FLEET_CPU_PROF     a folder: the workers run with --cpu-prof into it
+ *   FLEET_NODE_OPTIONS the workers' NODE_OPTIONS (e.g. --heapsnapshot-signal=SIGUSR2)
  *   FLEET_SOURCE=1     run the workers from the TypeScript sources (tsx) instead of the compiled CLI. By default
  *                      `npm run build` runs first and the workers are `node dist/cli/main.js worker`, as in the image:
  *                      tsx's loader thread alone adds tens of MB to a worker's RSS.
@@ -167,6 +168,8 @@ async function measureFleet(adminUrl: string, count: number, windowS: number): P
       WORKER_CONCURRENCY: CONCURRENCY,
       HTTP_PORT: '0',
       LOG_LEVEL: 'warn',
+      // e.g. --heapsnapshot-signal=SIGUSR2, to look at a worker's heap in the middle of a run.
+      NODE_OPTIONS: process.env.FLEET_NODE_OPTIONS,
     };
     const profArgs = CPU_PROF ? (mkdirSync(CPU_PROF, { recursive: true }), ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`]) : [];
     const spawned = performance.now();
