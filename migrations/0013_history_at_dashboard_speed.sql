@@ -136,11 +136,20 @@ BEGIN
   END IF;
   PERFORM public.batch_call_history_lock((SELECT array_agg(DISTINCT t.workspace) FROM added t));
   zone := public.report_time_zone();
+  -- A version inserted current (valid_to 'infinity', a page's usual case) has one step, its first day: computed
+  -- directly, it costs a page's first load about half of what the general form costs.
   INSERT INTO public.batch_call_day_changes AS d (workspace, status, agent_id, day, jobs)
-  SELECT t.workspace, t.status, t.agent_id, s.day, sum(s.jobs)
-  FROM added t CROSS JOIN LATERAL public.batch_call_day_steps(t.last_updated_at, t.valid_to, zone) s
+  SELECT x.workspace, x.status, x.agent_id, x.day, sum(x.jobs)
+  FROM (
+    SELECT t.workspace, t.status, t.agent_id, pg_catalog.timezone(zone, t.last_updated_at - interval '1 microsecond')::date AS day, 1 AS jobs
+    FROM added t WHERE t.valid_to = 'infinity'
+    UNION ALL
+    SELECT t.workspace, t.status, t.agent_id, s.day, s.jobs
+    FROM added t CROSS JOIN LATERAL public.batch_call_day_steps(t.last_updated_at, t.valid_to, zone) s
+    WHERE t.valid_to <> 'infinity'
+  ) x
   GROUP BY 1, 2, 3, 4
-  HAVING sum(s.jobs) <> 0
+  HAVING sum(x.jobs) <> 0
   ORDER BY 1, 2, 3, 4
   ON CONFLICT (workspace, status, agent_id, day) DO UPDATE SET jobs = d.jobs + excluded.jobs;
   INSERT INTO public.batch_call_completion AS f (workspace, id, final_status, final_at_unix, final_at)
