@@ -163,6 +163,30 @@ describe('daily job counts, completions and live jobs kept by triggers', () => {
     await expectConsistent();
   });
 
+  it('stay equal when two transactions write versions of one job at once (the second waits for the first)', async () => {
+    await baseHistory();
+    const first = await database.sql.reserve();
+    try {
+      await first`begin`;
+      await first`insert into batch_call_history (workspace, id, name, agent_id, agent_name, created_at_unix, scheduled_time_unix, last_updated_at_unix, status, raw)
+                  values (${WS}, 'a', 'job a', 'ag_1', 'Priya', ${T0}, ${T0}, ${MIDNIGHT + D + H}, 'in_progress', '{}')`;
+      let settled = false;
+      const second = backfill([{ id: 'a', ts: MIDNIGHT - D + 2 * H, status: 'pending' }, { id: 'a', ts: MIDNIGHT + 4 * D, status: 'failed' }]).finally(() => {
+        settled = true;
+      });
+      // Until the second writer queues on the workspace's history lock, which the first holds to its commit.
+      while (!settled) {
+        const [waiting] = await database.sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`;
+        if (waiting!.n > 0) break;
+      }
+      await first`commit`;
+      await second;
+    } finally {
+      first.release();
+    }
+    await expectConsistent();
+  });
+
   it('are emptied with history and batch_calls by TRUNCATE', async () => {
     await baseHistory();
     await database.sql`truncate batch_call_history, batch_calls`;
