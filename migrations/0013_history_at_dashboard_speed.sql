@@ -355,6 +355,25 @@ CROSS JOIN LATERAL (
 ) d
 WHERE r.jobs <> 0;--> statement-breakpoint
 COMMENT ON VIEW bi_daily_job_counts IS 'Jobs per workspace, status and agent at the end of each day in the reporting time zone (report_settings), up to today: what batch_calls_as_of(the next midnight there) counts. Days without jobs of a key have no row.';--> statement-breakpoint
+-- The same per workspace and status, agents summed before the running sum: a workspace's year by status reads its
+-- changes once and runs over a twelfth of the rows with 12 agents (bench/analytics: 110 ms through
+-- bi_daily_job_counts at 2 M and 20 M versions).
+CREATE VIEW bi_daily_jobs_by_status AS
+SELECT r.workspace, d.day, r.status, r.jobs
+FROM (
+  SELECT c.workspace, c.status, c.day,
+         (sum(c.jobs) OVER w)::bigint AS jobs,
+         COALESCE(lead(c.day) OVER w, (now() AT TIME ZONE report_time_zone())::date + 1) AS stop
+  FROM (SELECT workspace, status, day, sum(jobs) AS jobs FROM batch_call_day_changes GROUP BY workspace, status, day) c
+  WINDOW w AS (PARTITION BY c.workspace, c.status ORDER BY c.day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+) r
+CROSS JOIN LATERAL (
+  SELECT r.day AS day WHERE r.stop = r.day + 1
+  UNION ALL
+  SELECT s.day FROM batch_call_days_between(r.day, r.stop) s(day) WHERE r.stop > r.day + 1
+) d
+WHERE r.jobs <> 0;--> statement-breakpoint
+COMMENT ON VIEW bi_daily_jobs_by_status IS 'Jobs per workspace and status at the end of each day in the reporting time zone (bi_daily_job_counts with agents summed). Days without such jobs have no row.';--> statement-breakpoint
 -- Counts as of any instant without reading every job alive then: the last day's end at or before ts from the daily
 -- changes, plus the versions that began and ended since (two bounded index ranges, batch_call_history_changed_idx
 -- and batch_call_history_valid_idx, read without the heap).

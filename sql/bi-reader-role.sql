@@ -63,6 +63,7 @@ GRANT SELECT ON
   bi_agent_performance_monthly,
   bi_time_to_completion,
   bi_daily_job_counts,
+  bi_daily_jobs_by_status,
   bi_status_transitions,
   bi_status_transition_events,
   bi_deleted_batch_calls,

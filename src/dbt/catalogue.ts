@@ -203,6 +203,10 @@ export const VIEWS: Readonly<Record<string, ViewDoc>> = {
     description: 'Jobs per workspace, status and agent at the end of each day in the reporting time zone, up to today: what batch_calls_as_of at the next midnight counts. No row for a day without such jobs.',
     columns: ['workspace', ['day', 'A day in the reporting time zone.'], 'status', 'agent_id', ['jobs', 'Jobs of that status and agent at the end of the day.']],
   },
+  bi_daily_jobs_by_status: {
+    description: 'Jobs per workspace and status at the end of each day in the reporting time zone (bi_daily_job_counts with agents summed). No row for a day without such jobs.',
+    columns: ['workspace', ['day', 'A day in the reporting time zone.'], 'status', ['jobs', 'Jobs of that status at the end of the day.']],
+  },
   bi_status_transitions: {
     description: 'All-time count per (workspace, from_status, to_status).',
     columns: ['workspace', ['from_status', 'Status before.'], ['to_status', 'Status after.'], ['transitions', 'How many.']],

@@ -30,6 +30,15 @@ async function dayMismatches(sql: postgres.Sql, midnight: number): Promise<Misma
     order by 1, 2`];
 }
 
+/** bi_daily_jobs_by_status against bi_daily_job_counts summed over agents (which dayMismatches holds to batch_calls_as_of). */
+async function byStatusMismatches(sql: postgres.Sql): Promise<unknown[]> {
+  return [...await sql`
+    with summed as (select workspace, day, status, sum(jobs)::int as jobs from bi_daily_job_counts group by 1, 2, 3 having sum(jobs) <> 0)
+    select coalesce(s.day, b.day)::text as day, coalesce(s.workspace, b.workspace) as workspace, coalesce(s.status, b.status) as status, s.jobs as summed, b.jobs::int as by_status
+    from summed s full join bi_daily_jobs_by_status b on b.workspace = s.workspace and b.day = s.day and b.status = s.status
+    where s.jobs is distinct from b.jobs::int`];
+}
+
 /** Every half hour of the history (and its ends): batch_calls_count_as_of against a count of batch_calls_as_of. */
 async function instantMismatches(sql: postgres.Sql, midnight: number): Promise<unknown[]> {
   return [...await sql`
@@ -77,6 +86,7 @@ async function liveMismatches(sql: postgres.Sql): Promise<unknown[]> {
  */
 export async function expectDayCountsConsistent(sql: postgres.Sql, midnight: number): Promise<void> {
   expect(await dayMismatches(sql, midnight)).toEqual([]);
+  expect(await byStatusMismatches(sql)).toEqual([]);
   expect(await instantMismatches(sql, midnight)).toEqual([]);
   expect(await completionMismatches(sql)).toEqual([]);
   expect(await liveMismatches(sql)).toEqual([]);
