@@ -88,6 +88,8 @@ async function phase(adminUrl: string, redisUrl: string, reserve: number): Promi
   const prefix = `threetone-bench-fresh-${randomBytes(4).toString('hex')}`;
   let worker: Child | undefined;
   let limited: Simulator | undefined;
+  // Stopped before the watcher closes, whatever threw: a query on a closed client would hide the error.
+  const timers: NodeJS.Timeout[] = [];
   const watcher = postgres(bench.url, { max: 2, onnotice: () => undefined });
   try {
     // The first load, from a simulator with the same seed and no limit: the limited one starts from the same jobs.
@@ -142,6 +144,7 @@ async function phase(adminUrl: string, redisUrl: string, reserve: number): Promi
         pending.set(id, { since: pending.get(id)?.since ?? Date.now(), want: truth.get(id) });
       }
     }, 1000);
+    timers.push(mutator);
     const follow = async () => {
       if (pending.size === 0) return;
       const ids = [...pending.keys()];
@@ -156,7 +159,8 @@ async function phase(adminUrl: string, redisUrl: string, reserve: number): Promi
       }
     };
     let following = Promise.resolve();
-    const follower = setInterval(() => (following = following.then(follow, follow)), 200);
+    const follower = setInterval(() => (following = following.then(follow).catch((error: unknown) => console.error(`following the changes: ${String(error)}`))), 200);
+    timers.push(follower);
 
     // The worker's first incremental run, then the reconciliation.
     await until(async () => (await count(watcher, `kind = 'incremental' and status = 'succeeded'`)) > 0, 120_000, 'a first incremental sync');
@@ -202,7 +206,11 @@ async function phase(adminUrl: string, redisUrl: string, reserve: number): Promi
       byStatus: stats.byStatus,
       reconcileCounts: r ? `api ${r.api_count}, stored ${r.stored_count}, deleted ${r.deleted}` : 'none',
     };
+  } catch (error) {
+    console.error(`[reserve ${reserve}] ${String(error)}\n${worker?.output().slice(-3000) ?? ''}`);
+    throw error;
   } finally {
+    for (const timer of timers) clearInterval(timer);
     await worker?.stop();
     await limited?.close();
     await watcher.end({ timeout: 1 });
