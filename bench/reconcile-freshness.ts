@@ -92,8 +92,12 @@ async function phase(adminUrl: string, redisUrl: string, reserve: number): Promi
   const timers: NodeJS.Timeout[] = [];
   const watcher = postgres(bench.url, { max: 2, onnotice: () => undefined });
   try {
-    // The first load, from a simulator with the same seed and no limit: the limited one starts from the same jobs.
-    const free = await startSimulator({ items, seed: SEED, apiKeys: [KEY], order: ORDER });
+    // The first load, from a simulator with the same seed and no limit: the limited one starts from the same jobs. Jobs
+    // are generated relative to the simulator's clock, so both see it stopped at t0 until the limited one serves.
+    const t0 = Math.floor(Date.now() / 1000);
+    let movingSince: number | undefined;
+    const now = () => (movingSince === undefined ? t0 : t0 + Math.floor((Date.now() - movingSince) / 1000));
+    const free = await startSimulator({ items, seed: SEED, apiKeys: [KEY], order: ORDER, now });
     const loadConfigured: Config = { ...loadConfig({}), baseUrl: free.url, databaseUrl: bench.url, pageSize: PAGE_SIZE, budget: [{ points: 1e9, windowMs: 60_000 }] };
     const loadStarted = Date.now();
     const database = await openDatabase(loadConfigured, silentLogger);
@@ -111,7 +115,12 @@ async function phase(adminUrl: string, redisUrl: string, reserve: number): Promi
       apiKeys: [KEY],
       order: ORDER,
       rateLimit: { perMinute: 100, perHour: 1000, minuteMs: 60_000 / SCALE, hourMs: 3_600_000 / SCALE },
+      now,
     });
+    movingSince = Date.now();
+    // The copy must equal what the limited simulator serves before anything changes, or every sync finds every job new.
+    const [stored] = await watcher<{ n: number }[]>`select count(*)::int as n from batch_calls where workspace = ${WS}`;
+    if (stored?.n !== items) throw new Error(`the first load stored ${stored?.n ?? 0} jobs of ${items}`);
     const env = {
       DATABASE_URL: bench.url,
       REDIS_URL: redisUrl,
