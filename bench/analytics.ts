@@ -301,7 +301,7 @@ async function bestOf3(sql: postgres.Sql, query: Query): Promise<number> {
 }
 
 /**
- * Migrations 0013's and 0014's backfill, as the upgrade runs them. The generator loads history with the triggers off (the same
+ * Migration 0013's backfill, as the upgrade runs it. The generator loads history with the triggers off (the same
  * values they would compute, set-based), so the daily counts, completions and live counts are built afterwards, from
  * the whole history at once, exactly as a user's upgrade builds them.
  */
@@ -311,12 +311,9 @@ async function backfillDashboardTables(sql: postgres.Sql): Promise<number> {
     await tx.unsafe('SET LOCAL statement_timeout = 0');
     await tx.unsafe('TRUNCATE batch_call_completion, batch_call_live_jobs');
     await tx.unsafe('SELECT batch_call_day_changes_rebuild(report_time_zone())');
-    await tx.unsafe(`INSERT INTO batch_call_completion (workspace, id, final_status, final_at_unix, final_at, name, agent_id, agent_name, created_at)
-      SELECT h.*, c.name, c.agent_id, c.agent_name, c.created_at
-      FROM (SELECT DISTINCT ON (workspace, id) workspace, id, status, last_updated_at_unix, last_updated_at FROM batch_call_history
-            WHERE status IN ('completed', 'failed', 'cancelled') ORDER BY workspace, id, last_updated_at_unix) h
-      LEFT JOIN batch_calls c ON c.workspace = h.workspace AND c.id = h.id
-      ORDER BY c.created_at`);
+    await tx.unsafe(`INSERT INTO batch_call_completion (workspace, id, final_status, final_at_unix, final_at)
+      SELECT DISTINCT ON (workspace, id) workspace, id, status, last_updated_at_unix, last_updated_at FROM batch_call_history
+      WHERE status IN ('completed', 'failed', 'cancelled') ORDER BY workspace, id, last_updated_at_unix`);
     await tx.unsafe(`INSERT INTO batch_call_live_jobs (workspace, jobs) SELECT workspace, count(*) FROM batch_calls WHERE deleted_at IS NULL GROUP BY workspace`);
   });
   return performance.now() - started;

@@ -239,9 +239,8 @@ export const batchCallDayChanges = pgTable(
 );
 
 /**
- * Each job's first version in a final status, kept by the history triggers (migration 0013), and beside it the job's
- * name, agent and created_at as its batch_calls row has them now, kept by triggers on batch_calls (migration 0014;
- * null while the job has no row there): bi_time_to_completion reads one row per job and no other table.
+ * Each job's first version in a final status, kept by the history triggers (migration 0013): bi_time_to_completion
+ * reads one row per job instead of probing history for each.
  */
 export const batchCallCompletion = pgTable(
   'batch_call_completion',
@@ -251,16 +250,8 @@ export const batchCallCompletion = pgTable(
     final_status: text().notNull(),
     final_at_unix: bigint({ mode: 'number' }).notNull(),
     final_at: timestamp({ withTimezone: true }).notNull(),
-    name: text(),
-    agent_id: text(),
-    agent_name: text(),
-    created_at: timestamp({ withTimezone: true }),
   },
-  (t) => [
-    primaryKey({ columns: [t.workspace, t.id] }),
-    // "Created in the last N days" is a range of this index over a heap the upgrade wrote in created_at order.
-    index('batch_call_completion_created_idx').on(t.created_at),
-  ],
+  (t) => [primaryKey({ columns: [t.workspace, t.id] })],
 );
 
 /**

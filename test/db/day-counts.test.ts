@@ -140,65 +140,6 @@ describe('daily job counts, completions and live jobs kept by triggers', () => {
     await expectConsistent();
   });
 
-  it('keep bi_time_to_completion as 0002 defined it when a job\'s agent, name or created_at changes, its row goes and comes back, or it is re-keyed', async () => {
-    await baseHistory();
-    // A later version moves a completed job to another agent and amends its name and created_at: the view takes the
-    // job as batch_calls has it now, not as the final version had it.
-    await syncPages([[job('a', MIDNIGHT + 3 * D, 'completed', { agent_id: 'ag_9', agent_name: 'Ravi', name: 'renamed', created_at_unix: T0 - D })]]);
-    await expectConsistent();
-    expect(await database.sql`select agent_id, agent_name, name from bi_time_to_completion where id = 'a'`).toEqual([{ agent_id: 'ag_9', agent_name: 'Ravi', name: 'renamed' }]);
-    // An operator's edit of batch_calls alone, and a re-key.
-    await database.sql`update batch_calls set created_at_unix = created_at_unix - 600, agent_name = 'Mina' where id = 'c'`;
-    await expectConsistent();
-    await database.sql`update batch_calls set workspace = 'globex' where id = 'b'`;
-    await expectConsistent();
-    // A final version backfilled before its job has a batch_calls row: out of the view until the row arrives.
-    await backfill([{ id: 'g', ts: MIDNIGHT + H, status: 'completed', agent: 'ag_4' }]);
-    await expectConsistent();
-    expect(await database.sql`select count(*)::int as n from bi_time_to_completion where id = 'g'`).toEqual([{ n: 0 }]);
-    await syncPages([[job('g', MIDNIGHT + 2 * H, 'completed', { agent_id: 'ag_5' })]]);
-    await expectConsistent();
-    expect(await database.sql`select agent_id from bi_time_to_completion where id = 'g'`).toEqual([{ agent_id: 'ag_5' }]);
-    // Deleted jobs stay (a delete mark), a removed row leaves, and comes back with an undeleting page.
-    await markDeleted(['c'], MIDNIGHT + 3 * D);
-    await database.sql`delete from batch_calls where id = 'a'`;
-    await expectConsistent();
-    await syncPages([[job('a', MIDNIGHT + 4 * D, 'completed', { agent_id: 'ag_1' })]], [['a', 'c']]);
-    await expectConsistent();
-    expect((await database.sql`select id from bi_time_to_completion order by id`).map((r) => r.id)).toEqual(['a', 'c', 'g']);
-    await database.sql`truncate batch_calls`;
-    await expectConsistent();
-    await syncPages([[job('c', MIDNIGHT + 5 * D, 'completed')]]);
-    await expectConsistent();
-    expect((await database.sql`select id from bi_time_to_completion`).map((r) => r.id)).toEqual(['c']);
-  });
-
-  it('bi_time_to_completion keeps its columns and reads batch_call_completion alone', async () => {
-    await baseHistory();
-    expect(await database.sql`select column_name, data_type from information_schema.columns where table_name = 'bi_time_to_completion' order by ordinal_position`).toEqual(
-      [['workspace', 'text'], ['id', 'text'], ['name', 'text'], ['agent_id', 'text'], ['agent_name', 'text'], ['created_at', 'timestamp with time zone'],
-        ['final_status', 'text'], ['final_at', 'timestamp with time zone'], ['time_to_final', 'interval'], ['hours_to_final', 'numeric']].map(([column_name, data_type]) => ({ column_name, data_type })),
-    );
-    await database.sql`vacuum analyze`;
-    const plans = await database.sql.begin(async (tx) => {
-      await tx`set local enable_seqscan = off`;
-      const plan = async (query: string) => (await tx.unsafe<{ 'QUERY PLAN': string }[]>(`explain ${query}`)).map((r) => r['QUERY PLAN']).join('\n');
-      return {
-        days30: await plan(`select final_status, count(*), avg(hours_to_final) from bi_time_to_completion where created_at >= now() - interval '30 days' group by final_status`),
-        median: await plan(`select agent_name, percentile_cont(0.5) within group (order by hours_to_final) from bi_time_to_completion where final_status = 'completed' and created_at >= now() - interval '30 days' group by agent_name`),
-        allTime: await plan(`select final_status, count(*), avg(hours_to_final) from bi_time_to_completion group by final_status`),
-        oneJob: await plan(`select * from bi_time_to_completion where workspace = 'acme' and id = 'a'`),
-      };
-    });
-    for (const [name, text] of Object.entries(plans)) {
-      expect(text, name).toMatch(/batch_call_completion/);
-      expect(text, name).not.toMatch(/batch_calls\b|batch_call_history/);
-    }
-    expect(plans.days30).toMatch(/Index Scan using batch_call_completion_created_idx[^\n]*\n\s*Index Cond: .*created_at >= /);
-    expect(plans.median).toMatch(/Index Scan using batch_call_completion_created_idx[^\n]*\n\s*Index Cond: .*created_at >= /);
-    expect(plans.oneJob).toMatch(/batch_call_completion_workspace_id_pk/);
-  });
-
   it('are rebuilt in the same transaction when the reporting zone changes', async () => {
     await baseHistory();
     await backfill([{ id: 'e', ts: MIDNIGHT - 2 * D - 6 * H, status: 'pending' }]);

@@ -39,34 +39,3 @@ describe('upgrading to 0013 (history at dashboard speed)', () => {
     expect((await sql`select count(*)::int as n from batch_call_day_changes`)[0]!.n).toBeGreaterThan(0);
   });
 });
-
-describe('upgrading to 0014 (time to completion without batch_calls)', () => {
-  it('copies each completed job\'s name, agent and created_at from batch_calls, and leaves out a job without a row there', async () => {
-    const { sql, url } = await databaseAt(13, cleanups);
-    // Written by the 0013 triggers: b's agent and name changed in a later version, c marked deleted (still in the view),
-    // e's batch_calls row removed (out of the view, its completion kept).
-    await sql`
-      insert into batch_call_history (workspace, id, name, agent_id, agent_name, created_at_unix, scheduled_time_unix, last_updated_at_unix, status, raw)
-      select v.ws, v.id, 'job ' || v.id, v.agent, v.agent_name, ${T0}::bigint + v.created, ${T0}, ${MIDNIGHT}::bigint + v.offs, v.status, '{}'::jsonb
-      from (values ('acme', 'a', 'ag_1', 'Priya', 0, -86400, 'pending'), ('acme', 'a', 'ag_1', 'Priya', 0, 3 * 3600, 'completed'),
-                   ('acme', 'b', 'ag_2', 'Ravi', -3600, -86400, 'in_progress'), ('acme', 'b', 'ag_2', 'Ravi', -3600, 60, 'failed'), ('acme', 'b', 'ag_3', 'Mina', -7200, 86400, 'failed'),
-                   ('globex', 'c', 'ag_1', 'Priya', 0, 4 * 86400, 'cancelled'), ('acme', 'd', 'ag_1', 'Priya', 0, 5 * 3600, 'pending'),
-                   ('acme', 'e', 'ag_1', 'Priya', 0, 7 * 3600, 'completed')) v(ws, id, agent, agent_name, created, offs, status)`;
-    await sql`
-      insert into batch_calls (workspace, id, name, agent_id, agent_name, created_at_unix, scheduled_time_unix, last_updated_at_unix, status, raw)
-      select distinct on (workspace, id) workspace, id, name, agent_id, agent_name, created_at_unix, scheduled_time_unix, last_updated_at_unix, status, raw
-      from batch_call_history order by workspace, id, last_updated_at_unix desc`;
-    await sql`update batch_calls set deleted_at = now() where id = 'c'`;
-    await sql`delete from batch_calls where id = 'e'`;
-
-    await runMigrations({ url });
-
-    await expectDayCountsConsistent(sql, MIDNIGHT);
-    expect((await sql`select id from batch_call_completion order by id`).map((r) => r.id)).toEqual(['a', 'b', 'c', 'e']);
-    expect(await sql`select id, agent_id, agent_name, extract(epoch from created_at)::int as created from bi_time_to_completion order by id`).toEqual([
-      { id: 'a', agent_id: 'ag_1', agent_name: 'Priya', created: T0 },
-      { id: 'b', agent_id: 'ag_3', agent_name: 'Mina', created: T0 - 7200 },
-      { id: 'c', agent_id: 'ag_1', agent_name: 'Priya', created: T0 },
-    ]);
-  });
-});

@@ -70,27 +70,6 @@ async function completionMismatches(sql: postgres.Sql): Promise<unknown[]> {
     where (f.final_status, f.final_at_unix, f.final_at) is distinct from (b.final_status, b.final_at_unix, b.final_at)`];
 }
 
-/**
- * bi_time_to_completion against its definition in 0002 (batch_calls joined to a probe of history for the first final
- * version), every column of every row: the stored copy of the job's columns (0014) must be what that join reads now.
- */
-async function timeToCompletionMismatches(sql: postgres.Sql): Promise<unknown[]> {
-  return [...await sql`
-    with old as (
-      select c.workspace, c.id, c.name, c.agent_id, c.agent_name, c.created_at, f.final_status, f.final_at,
-             f.final_at - c.created_at as time_to_final, round(extract(epoch from f.final_at - c.created_at) / 3600, 2) as hours_to_final
-      from batch_calls c
-      join lateral (
-        select h.status as final_status, h.last_updated_at as final_at from batch_call_history h
-        where h.workspace = c.workspace and h.id = c.id and h.status in ('completed', 'failed', 'cancelled')
-        order by h.last_updated_at_unix limit 1
-      ) f on true
-    )
-    select to_jsonb(o) as old, to_jsonb(v) as view
-    from old o full join bi_time_to_completion v on v.workspace = o.workspace and v.id = o.id
-    where to_jsonb(o) is distinct from to_jsonb(v)`];
-}
-
 /** batch_call_live_jobs against a count of batch_calls. */
 async function liveMismatches(sql: postgres.Sql): Promise<unknown[]> {
   return [...await sql`
@@ -110,7 +89,6 @@ export async function expectDayCountsConsistent(sql: postgres.Sql, midnight: num
   expect(await byStatusMismatches(sql)).toEqual([]);
   expect(await instantMismatches(sql, midnight)).toEqual([]);
   expect(await completionMismatches(sql)).toEqual([]);
-  expect(await timeToCompletionMismatches(sql)).toEqual([]);
   expect(await liveMismatches(sql)).toEqual([]);
 }
 
