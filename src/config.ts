@@ -188,10 +188,10 @@ const envSchema = z.object({
   THREETONE_BUDGET_MARGIN_MS: intVar(0, 600_000, 1000),
   /**
    * Share of each budget window that full walks and reconciliations leave to incremental syncs of the same key, so a
-   * reconciliation that needs the whole hour never makes the copy stale. Default 0.1 (10 of 100 a minute, 100 of
-   * 1000 an hour); 0 lets a long walk take everything.
+   * reconciliation that needs the whole hour never makes the copy stale. Default 0.2 (20 of 100 a minute, 200 of
+   * 1000 an hour: incremental syncs every 5 minutes of up to 16 pages each); 0 lets a long walk take everything.
    */
-  THREETONE_BUDGET_FRESH_RESERVE: ratioVar(0, 0.9, 0.1),
+  THREETONE_BUDGET_FRESH_RESERVE: ratioVar(0, 0.9, 0.2),
   /** Incremental syncs stop once every non-final job was seen again and this many pages in a row changed nothing. Default 2. */
   INCREMENTAL_QUIET_PAGES: intVar(1, 1000, 2),
   /** A reconciliation that would mark more than this share of the workspace's live jobs deleted marks nothing and fails (`reconcile --allow-mass-delete` confirms once). Default 0.25. */

@@ -9,7 +9,7 @@ import type { BudgetStore, StoreSnapshot } from './store.ts';
 export const DEFAULT_MARGIN_MS = 1000;
 
 /** Default of THREETONE_BUDGET_FRESH_RESERVE: the share of each window bulk requests leave to fresh ones. */
-export const DEFAULT_FRESH_RESERVE = 0.1;
+export const DEFAULT_FRESH_RESERVE = 0.2;
 
 /** Waits longer than this are logged at info (shorter ones at debug): a user should never stare at a silent terminal. */
 export const LOUD_WAIT_MS = 2000;

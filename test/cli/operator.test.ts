@@ -107,8 +107,8 @@ describe('the operator at a terminal', () => {
     const { code, screen } = await onTerminal(['reconcile'], envFor(simulator, { THREETONE_REQUESTS_PER_MINUTE: '20', THREETONE_MINUTE_WINDOW_MS: '3000' }));
     expect(code, screen).toBe(0);
     expect(screen).toMatch(/\rops: page \d+ · \d+ items/);
-    // A reconciliation leaves THREETONE_BUDGET_FRESH_RESERVE (10%) of each window to incremental syncs: it waits at 18.
-    expect(screen).toMatch(/waiting \d+ s for the request budget \(18\/3s\)/);
+    // A reconciliation leaves THREETONE_BUDGET_FRESH_RESERVE (20%) of each window to incremental syncs: it waits at 16.
+    expect(screen).toMatch(/waiting \d+ s for the request budget \(16\/3s\)/);
     expect(simulator.stats.byStatus['429'] ?? 0).toBe(0);
   });
 
