@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startSimulator } from '../src/simulator/index.ts';
-import { benchClient, BIN, createBenchDatabase, openBenchServer, spawnNode, type Child } from './support.ts';
+import { benchClient, BIN, createBenchDatabase, deleteRedisKeys, openBenchServer, spawnNode, type Child } from './support.ts';
 import { describeMachine, formatMb } from './report.ts';
 
 /**
@@ -123,14 +123,6 @@ async function ourKeys(redis: Redis, prefix: string): Promise<{ bytes: number; k
   return { bytes, keys };
 }
 
-async function deleteOurKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -270,7 +262,7 @@ async function measureFleet(adminUrl: string, count: number, windowS: number): P
     await simulator.close();
     await sql.end({ timeout: 5 });
     await bench.drop();
-    await deleteOurKeys(redis, prefix).catch(() => undefined);
+    await deleteRedisKeys(REDIS_URL, prefix).catch(() => undefined);
     redis.disconnect();
   }
 }

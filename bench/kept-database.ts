@@ -1,21 +1,12 @@
-import postgres from 'postgres';
 import { openDatabase } from '../src/db/connection.ts';
 import { silentLogger } from '../src/log.ts';
-import { databaseUrl, type BenchDatabase } from './support.ts';
+import { databaseUrl, withAdmin, type BenchDatabase } from './support.ts';
 
 /**
  * A bench database kept between runs (BENCH_KEEP, BENCH_REUSE): loading 20 M versions takes longer than the
  * measurement. Kept under a name of its own, because openBenchServer drops every idle threetone_bench_* database.
  */
 
-async function withAdmin<T>(adminUrl: string, fn: (admin: postgres.Sql) => Promise<T>): Promise<T> {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
-}
 
 export async function databaseExists(adminUrl: string, name: string): Promise<boolean> {
   return withAdmin(adminUrl, async (admin) => (await admin`select 1 from pg_database where datname = ${name}`).length > 0);

@@ -4,7 +4,7 @@ import type postgres from 'postgres';
 import { startSimulator, type Simulator } from '../src/simulator/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { info, type BenchResult, type Figure } from './report.ts';
-import { BIN, createBenchDatabase, seconds, spawnNode, type Child } from './support.ts';
+import { BIN, createBenchDatabase, deleteRedisKeys, seconds, spawnNode, type Child } from './support.ts';
 
 /**
  * Many workspaces through the real worker: two `threetone-sync worker`
@@ -163,7 +163,7 @@ async function attempt(o: AttemptOptions): Promise<Attempt> {
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await bench.drop();
-    if (o.redisUrl) await deleteKeys(o.redisUrl, prefix);
+    if (o.redisUrl) await deleteRedisKeys(o.redisUrl, prefix);
   }
 }
 
@@ -202,17 +202,3 @@ async function reachableRedis(url: string): Promise<string | undefined> {
   }
 }
 
-/** Deletes this bench's queue and budget keys (SCAN, not KEYS: Redis may be shared). */
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 3 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}

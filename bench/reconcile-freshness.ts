@@ -18,7 +18,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openQueueStore } from '../src/jobs/queue.ts';
@@ -28,7 +27,7 @@ import { openDatabase } from '../src/db/connection.ts';
 import { silentLogger } from '../src/log.ts';
 import { startSimulator, type Simulator } from '../src/simulator/index.ts';
 import type { ListOrder } from '../src/simulator/index.ts';
-import { BIN, createBenchDatabase, seconds, spawnNode, type Child } from './support.ts';
+import { BIN, createBenchDatabase, deleteRedisKeys, seconds, spawnNode, type Child } from './support.ts';
 
 const SCALE = Number(process.env.SCALE ?? 30);
 const PAGES = Number(process.env.FRESH_PAGES ?? 1000);
@@ -233,7 +232,7 @@ async function phase(adminUrl: string, redisUrl: string, reserve: number): Promi
     await limited?.close();
     await watcher.end({ timeout: 1 });
     await bench.drop();
-    await deleteKeys(redisUrl, prefix);
+    await deleteRedisKeys(redisUrl, prefix);
   }
 }
 
@@ -250,18 +249,5 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
   }
 }
 
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 await main();

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database } from '../src/db/connection.ts';
@@ -95,7 +96,8 @@ export async function createBenchDatabase(adminUrl: string, label: string): Prom
   };
 }
 
-async function withAdmin<T>(adminUrl: string, fn: (admin: postgres.Sql) => Promise<T>): Promise<T> {
+/** `fn` with a one-connection client on the server's admin database, closed after. */
+export async function withAdmin<T>(adminUrl: string, fn: (admin: postgres.Sql) => Promise<T>): Promise<T> {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
   try {
     return await fn(admin);
@@ -158,6 +160,21 @@ export async function ownRun(sql: postgres.Sql, url: string, workspace: string):
   } catch (error) {
     await lock.release();
     throw error;
+  }
+}
+
+/** Deletes a bench's queue and budget keys under `prefix` (SCAN, not KEYS: Redis may be shared). */
+export async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 3 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
   }
 }
 
